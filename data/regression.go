@@ -1,0 +1,128 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Set is a regression data set of N points in D dimensions.
+//
+// X is the N×D design matrix in row-major order: feature j of point i is
+// X[i*D+j], so len(X) == N*D. Y holds the N targets, len(Y) == N.
+type Set struct {
+	X    []float64
+	Y    []float64
+	N, D int
+}
+
+// Row returns point i, the D features X[i*D : (i+1)*D]. The result shares
+// memory with s.X and has capacity D, so appending to it cannot overwrite
+// the next row. Row panics if i is not in [0, N).
+func (s Set) Row(i int) []float64 {
+	if i < 0 || i >= s.N {
+		panic(fmt.Sprintf("data: Set.Row: index %d out of range [0, %d)", i, s.N))
+	}
+	return s.X[i*s.D : (i+1)*s.D : (i+1)*s.D]
+}
+
+// Validate returns an error unless the shape fields agree with the slices:
+// N >= 0, D >= 1, len(X) == N*D and len(Y) == N.
+func (s Set) Validate() error {
+	switch {
+	case s.N < 0:
+		return fmt.Errorf("data: Set.N = %d, want N >= 0", s.N)
+	case s.D < 1:
+		return fmt.Errorf("data: Set.D = %d, want D >= 1", s.D)
+	case s.N > math.MaxInt/s.D:
+		return fmt.Errorf("data: Set N×D = %d×%d overflows int", s.N, s.D)
+	case len(s.X) != s.N*s.D:
+		return fmt.Errorf("data: len(Set.X) = %d, want N×D = %d×%d = %d", len(s.X), s.N, s.D, s.N*s.D)
+	case len(s.Y) != s.N:
+		return fmt.Errorf("data: len(Set.Y) = %d, want N = %d", len(s.Y), s.N)
+	}
+	return nil
+}
+
+// SparseRegression configures the noiseless sparse linear regression of
+// the diagonal-linear-network experiments: x ~ N(0, I_D), y = x·θ*, with θ*
+// non-negative, R-sparse and of unit ℓ2 norm. It is a plain value that
+// round-trips through JSON.
+//
+// The spec's experiments use Seed 0 and NTest 1000 with
+// (N, D, R) = (80, 200, 20) for E1, (40, 100, 20) for E2 and (20, 30, 3)
+// for E3.
+type SparseRegression struct {
+	N     int    `json:"n"`      // training points, >= 1
+	D     int    `json:"d"`      // dimension, >= 1
+	R     int    `json:"r"`      // non-zero entries of θ*, in [1, D]
+	NTest int    `json:"n_test"` // test points, >= 0
+	Seed  uint32 `json:"seed"`   // np.random.seed value
+}
+
+// Validate returns an error naming the first field out of its range.
+func (c SparseRegression) Validate() error {
+	switch {
+	case c.N < 1:
+		return fmt.Errorf("data: SparseRegression.N = %d, want N >= 1", c.N)
+	case c.D < 1:
+		return fmt.Errorf("data: SparseRegression.D = %d, want D >= 1", c.D)
+	case c.R < 1 || c.R > c.D:
+		return fmt.Errorf("data: SparseRegression.R = %d, want 1 <= R <= D = %d", c.R, c.D)
+	case c.NTest < 0:
+		return fmt.Errorf("data: SparseRegression.NTest = %d, want NTest >= 0", c.NTest)
+	case c.N > math.MaxInt/c.D-1-c.NTest:
+		// Generate draws (N+NTest+1)·D normals in all.
+		return errors.New("data: SparseRegression: (N+NTest+1)×D overflows int")
+	}
+	return nil
+}
+
+// Generate draws the data in the order of the authors' numpy code:
+//
+//	np.random.seed(Seed)
+//	X      = standard_normal((N, D))
+//	X_test = standard_normal((NTest, D))
+//	θ*     = randn(D); θ*[R:] = 0; θ* = |θ*| / ‖θ*‖₂
+//	y, y_test = X θ*, X_test θ*
+//
+// X and X_test are numpy's draws bit for bit. The norm and the products are
+// left-to-right float64 sums, so θ*, y and y_test can differ from numpy's,
+// whose BLAS sums in another order, in the last few bits. thetaStar has
+// length D. On an invalid configuration Generate returns the error of
+// Validate and zero values.
+func (c SparseRegression) Generate() (train, test Set, thetaStar []float64, err error) {
+	if err := c.Validate(); err != nil {
+		return Set{}, Set{}, nil, err
+	}
+	rnd := NewNumpyRand(c.Seed)
+	train = Set{X: make([]float64, c.N*c.D), Y: make([]float64, c.N), N: c.N, D: c.D}
+	test = Set{X: make([]float64, c.NTest*c.D), Y: make([]float64, c.NTest), N: c.NTest, D: c.D}
+	rnd.Normals(train.X)
+	rnd.Normals(test.X)
+
+	thetaStar = make([]float64, c.D)
+	rnd.Normals(thetaStar)
+	clear(thetaStar[c.R:])
+	norm := math.Sqrt(dot(thetaStar, thetaStar))
+	for j, t := range thetaStar {
+		thetaStar[j] = math.Abs(t) / norm
+	}
+
+	for _, s := range []Set{train, test} {
+		for i := range s.Y {
+			s.Y[i] = dot(s.Row(i), thetaStar)
+		}
+	}
+	return train, test, thetaStar, nil
+}
+
+// dot returns the left-to-right sum of a[i]*b[i]. The conversion forbids
+// fused multiply-adds so that the result does not depend on the platform.
+func dot(a, b []float64) float64 {
+	var s float64
+	for i, v := range a {
+		s += float64(v * b[i])
+	}
+	return s
+}

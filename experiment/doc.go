@@ -1,0 +1,14 @@
+// Package experiment describes the paper's experiments as data and runs
+// them end to end.
+//
+// An experiment is a Config value: data, model, loss, the runs with their
+// optimisers and step-size schedules, the evaluation grid, the metrics and
+// the figures. Configs serialise to JSON, and the paper's are registered
+// by name (see Lookup). Run trains every run of a Config, in parallel,
+// and writes the resolved configuration, the metrics, the figures and a
+// summary under one directory.
+//
+// The package exists apart from cmd so that experiments can be run, tested
+// and composed from Go code; it is the only package that ties train,
+// analysis and plots together.
+package experiment

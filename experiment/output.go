@@ -1,0 +1,239 @@
+package experiment
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"sgdlab/plots"
+)
+
+// Summary is the content of summary.json.
+type Summary struct {
+	Experiment string       `json:"experiment"`
+	Runs       []RunSummary `json:"runs"`
+}
+
+// RunSummary reports one run. Final holds the metrics at the last point
+// of the evaluation grid (iteration 99 599 for the DLN experiments, as
+// the authors report them); it is null for a diverged run, whose numbers
+// mean nothing.
+type RunSummary struct {
+	Name       string              `json:"name"`
+	Label      string              `json:"label"`
+	LR         float64             `json:"lr"`
+	Diverged   bool                `json:"diverged"`
+	DivergedAt *int                `json:"diverged_at"`
+	FinalIter  *int                `json:"final_iteration"`
+	Final      map[string]*float64 `json:"final"`
+	Attempts   []AttemptSummary    `json:"attempts,omitempty"`
+}
+
+// AttemptSummary records a diverged attempt that a retry replaced.
+type AttemptSummary struct {
+	LR         float64 `json:"lr"`
+	DivergedAt int     `json:"diverged_at"`
+}
+
+// Run trains c and writes, under opt.Out/c.Name: config.json (the
+// resolved configuration), metrics.csv (every metric of every run at every
+// evaluation point), the figures, and summary.json. Everything is written
+// to a temporary directory first and renamed into place at the end, so an
+// interrupted run never leaves results that look complete.
+func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
+	outs, err := Train(ctx, c, opt)
+	if err != nil {
+		return Summary{}, err
+	}
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return Summary{}, err
+	}
+	tmp, err := os.MkdirTemp(opt.Out, "."+c.Name+".partial-")
+	if err != nil {
+		return Summary{}, err
+	}
+	defer os.RemoveAll(tmp)
+	sum := summarize(c, outs)
+	if err := writeJSON(filepath.Join(tmp, "config.json"), c); err != nil {
+		return sum, err
+	}
+	if err := writeCSV(filepath.Join(tmp, "metrics.csv"), c, outs); err != nil {
+		return sum, err
+	}
+	for _, f := range c.Figures {
+		if err := figure(c, f, outs).Save(filepath.Join(tmp, f.File)); err != nil {
+			return sum, fmt.Errorf("experiment %s: figure %s: %w", c.Name, f.File, err)
+		}
+	}
+	if err := writeJSON(filepath.Join(tmp, "summary.json"), sum); err != nil {
+		return sum, err
+	}
+	dst := filepath.Join(opt.Out, c.Name)
+	if err := os.RemoveAll(dst); err != nil {
+		return sum, err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+func summarize(c Config, outs []Outcome) Summary {
+	s := Summary{Experiment: c.Name}
+	for _, o := range outs {
+		f := o.Final()
+		rs := RunSummary{Name: o.Spec.Name, Label: label(o), LR: f.LR, Diverged: f.Result.Diverged}
+		for _, a := range o.Attempts[:len(o.Attempts)-1] {
+			rs.Attempts = append(rs.Attempts, AttemptSummary{LR: a.LR, DivergedAt: a.Result.DivergedAt})
+		}
+		if f.Result.Diverged {
+			at := f.Result.DivergedAt
+			rs.DivergedAt = &at
+		} else if n := len(f.Result.Iters); n > 0 {
+			it := f.Result.Iters[n-1]
+			rs.FinalIter = &it
+			rs.Final = make(map[string]*float64)
+			for k, name := range f.Result.Names {
+				rs.Final[name] = finite(f.Result.Values[n-1][k])
+			}
+		}
+		s.Runs = append(s.Runs, rs)
+	}
+	return s
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// label is the legend text of a run: its configured label, with the step
+// size that was used and the attempts that diverged, if any.
+func label(o Outcome) string {
+	l := o.Spec.Label
+	f := o.Final()
+	for _, a := range o.Attempts[:len(o.Attempts)-1] {
+		l += fmt.Sprintf("; η=%g diverged at %d", a.LR, a.Result.DivergedAt)
+	}
+	if len(o.Attempts) > 1 && !f.Result.Diverged {
+		l += fmt.Sprintf("; shown: η=%g", f.LR)
+	}
+	if f.Result.Diverged {
+		l += fmt.Sprintf(" (diverged at %d)", f.Result.DivergedAt)
+	}
+	return l
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func writeCSV(path string, c Config, outs []Outcome) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write(append([]string{"run", "lr0", "iteration", "lr"}, c.Metrics...))
+	for _, o := range outs {
+		for _, a := range o.Attempts {
+			r := a.Result
+			for k, it := range r.Iters {
+				row := []string{o.Spec.Name, fmtFloat(a.LR), strconv.Itoa(it), fmtFloat(r.Rates[k])}
+				for _, v := range r.Values[k] {
+					row = append(row, fmtFloat(v))
+				}
+				w.Write(row)
+			}
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// fmtFloat writes the shortest exact form; skipped values are empty.
+func fmtFloat(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// figure draws the reported attempt of every run. A diverged run is drawn
+// up to its divergence, dashed, and its legend says where it diverged.
+func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
+	colors := runColors(outs)
+	row := plots.Row{Title: f.Title}
+	for _, p := range f.Panels {
+		panel := plots.Panel{Title: p.Title, LogY: p.LogY, YMin: p.YMin, YMax: p.YMax}
+		for i, o := range outs {
+			r := o.Final().Result
+			k := slicesIndex(r.Names, p.Metric)
+			s := plots.Series{Label: label(o), Color: colors[i], Dashed: r.Diverged}
+			for j, it := range r.Iters {
+				s.X = append(s.X, float64(it))
+				s.Y = append(s.Y, r.Values[j][k])
+			}
+			panel.Series = append(panel.Series, s)
+		}
+		row.Panels = append(row.Panels, panel)
+	}
+	for i, o := range outs {
+		sched, _ := o.Spec.Schedule.Schedule()
+		for _, m := range sched.Marks() {
+			row.Marks = append(row.Marks, plots.Mark{X: float64(m), Color: colors[i]})
+		}
+	}
+	return row
+}
+
+func slicesIndex(names []string, name string) int {
+	for i, n := range names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// runColors gives each run a colour: a light-to-dark ramp within each
+// palette, in run order.
+func runColors(outs []Outcome) []color.Color {
+	count := make(map[string]int)
+	for _, o := range outs {
+		count[palette(o.Spec)]++
+	}
+	ramps := map[string][]color.Color{"blues": plots.Blues(count["blues"]), "reds": plots.Reds(count["reds"])}
+	out := make([]color.Color, len(outs))
+	used := make(map[string]int)
+	for i, o := range outs {
+		p := palette(o.Spec)
+		out[i] = ramps[p][used[p]]
+		used[p]++
+	}
+	return out
+}
+
+func palette(r RunSpec) string {
+	if r.Palette == "" {
+		return "blues"
+	}
+	return r.Palette
+}
+

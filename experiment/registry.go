@@ -1,0 +1,144 @@
+package experiment
+
+import (
+	"fmt"
+	"strings"
+
+	"sgdlab/data"
+	"sgdlab/graph"
+	"sgdlab/models"
+	"sgdlab/train"
+)
+
+// dlnGrid is the evaluation grid of the diagonal-network notebooks: 348
+// points, the last at 99 599.
+var dlnGrid = train.Grid{Kind: "paper", T: 100001, First: 100, Linspace: 250}
+
+// dlnDecay returns the paper's DLN schedule "η0, divided by factor at t".
+// The authors divide after the update at t, so update t+1 is the first
+// with the new step size.
+func dlnDecay(lr float64, t int, factor float64) train.ScheduleSpec {
+	return train.ScheduleSpec{Kind: "piecewise", LR: lr, Decays: []train.Decay{{At: t + 1, Factor: factor}}}
+}
+
+// paperRetry lowers a diverging step size in steps of 0.002, the grid on
+// which the spec calibrated the E1 divergence threshold.
+var paperRetry = &Retry{Step: 0.002, Max: 5}
+
+func dlnSGD() Config {
+	sgd := Optimizer{Kind: "sgd", Batch: 1, Seed: 1}
+	return Config{
+		Name: "dln-sgd",
+		Description: "E1: diagonal linear network on sparse regression (n=80, d=200, r=20); " +
+			"SGD with η=0.25, and with η=0.282 decayed at 10/30/50 % of the iterations",
+		Data:       DataSpec{Kind: "sparse_regression", SparseRegression: data.SparseRegression{N: 80, D: 200, R: 20, NTest: 1000, Seed: 0}},
+		Model:      ModelSpec{Kind: "dln", DLNSpec: models.DLNSpec{D: 200, Alpha: 0.1, Init: "const"}},
+		Loss:       graph.HalfMSE,
+		Iterations: 100001,
+		Grid:       dlnGrid,
+		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness", "rank"},
+		Rank:       RankSpec{Examples: 400, Threshold: 1e-15, Every: 1},
+		Runs: []RunSpec{
+			{Name: "baseline", Label: "SGD η=0.25", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.25}},
+			{Name: "decay-10", Label: "SGD η=0.282, decay at 10 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 10000, 4.8), Retry: paperRetry},
+			{Name: "decay-30", Label: "SGD η=0.282, decay at 30 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 30000, 3.4), Retry: paperRetry},
+			{Name: "decay-50", Label: "SGD η=0.282, decay at 50 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 50000, 1.5), Retry: paperRetry},
+		},
+		Figures: []FigureSpec{{
+			File:  "dln-sgd.png",
+			Title: "Diagonal linear network, SGD with large step sizes (E1)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", LogY: true, YMin: 1e-5, YMax: 1},
+				{Metric: "test_loss", Title: "test loss", LogY: true},
+				{Metric: "rank", Title: "rank of φ(X), threshold 1e-15"},
+				{Metric: "l0", Title: "‖u⊙v‖₀, threshold 1e-50"},
+			},
+		}},
+	}
+}
+
+func dlnGD() Config {
+	gd := Optimizer{Kind: "gd"}
+	return Config{
+		Name: "dln-gd",
+		Description: "E2: diagonal linear network (n=40, d=100, r=20); full-batch GD with γ=2, " +
+			"GD with γ=3.53 decayed at 10/30/50 %, and SGD with η=0.272 divided by 20 at 50 %",
+		Data:       DataSpec{Kind: "sparse_regression", SparseRegression: data.SparseRegression{N: 40, D: 100, R: 20, NTest: 1000, Seed: 0}},
+		Model:      ModelSpec{Kind: "dln", DLNSpec: models.DLNSpec{D: 100, Alpha: 0.1, Init: "const"}},
+		Loss:       graph.HalfMSE,
+		Iterations: 100001,
+		Grid:       dlnGrid,
+		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness"},
+		Runs: []RunSpec{
+			{Name: "gd", Label: "GD γ=2", Optimizer: gd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 2}, Palette: "reds"},
+			{Name: "gd-decay-10", Label: "GD γ=3.53, decay at 10 %", Optimizer: gd, Schedule: dlnDecay(3.53, 10000, 4.8), Palette: "reds"},
+			{Name: "gd-decay-30", Label: "GD γ=3.53, decay at 30 %", Optimizer: gd, Schedule: dlnDecay(3.53, 30000, 3.4), Palette: "reds"},
+			{Name: "gd-decay-50", Label: "GD γ=3.53, decay at 50 %", Optimizer: gd, Schedule: dlnDecay(3.53, 50000, 1.5), Palette: "reds"},
+			{Name: "sgd-decay-50", Label: "SGD η=0.272, ÷20 at 50 %", Optimizer: Optimizer{Kind: "sgd", Batch: 1, Seed: 1},
+				Schedule: dlnDecay(0.272, 50000, 20), Retry: paperRetry},
+		},
+		Figures: []FigureSpec{{
+			File:  "dln-gd.png",
+			Title: "Diagonal linear network, GD vs SGD with large step sizes (E2)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", LogY: true},
+				{Metric: "test_loss", Title: "test loss", LogY: true},
+				{Metric: "l0", Title: "‖u⊙v‖₀, threshold 1e-50"},
+			},
+		}},
+	}
+}
+
+// registry holds the paper's experiments in the order `sgdlab list`
+// shows them.
+var registry = []func() Config{dlnSGD, dlnGD}
+
+// All returns every registered experiment.
+func All() []Config {
+	out := make([]Config, len(registry))
+	for i, f := range registry {
+		out[i] = f()
+	}
+	return out
+}
+
+// Names returns the names of the registered experiments.
+func Names() []string {
+	var names []string
+	for _, c := range All() {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// Lookup returns a fresh copy of the registered experiment name.
+func Lookup(name string) (Config, error) {
+	for _, c := range All() {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return Config{}, fmt.Errorf("unknown experiment %q (valid: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Quick returns c shrunk tenfold for a fast look: a tenth of the
+// iterations, the grid and the decay points scaled alike, and the rank
+// at every fourth evaluation point. The numbers are not the paper's.
+func (c Config) Quick() Config {
+	c.Iterations = c.Iterations/10 + 1
+	c.Grid.T = c.Grid.T/10 + 1
+	if c.Rank.Every > 0 {
+		c.Rank.Every *= 4
+	}
+	runs := make([]RunSpec, len(c.Runs))
+	for i, r := range c.Runs {
+		decays := make([]train.Decay, len(r.Schedule.Decays))
+		for k, d := range r.Schedule.Decays {
+			decays[k] = train.Decay{At: d.At / 10, Factor: d.Factor}
+		}
+		r.Schedule.Decays = decays
+		runs[i] = r
+	}
+	c.Runs = runs
+	return c
+}

@@ -1,0 +1,164 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"sgdlab/data"
+	"sgdlab/models"
+	"sgdlab/train"
+)
+
+// Options control how an experiment is run.
+type Options struct {
+	// Out is the parent directory; results go to Out/<experiment name>.
+	Out string
+	// Workers is the number of runs trained at once (GOMAXPROCS if 0).
+	Workers int
+	// Log receives one line per finished or diverged run (e.g. stderr);
+	// nil discards them.
+	Log io.Writer
+	// Progress, if set, is told how far each run is.
+	Progress func(run string, done, total int)
+}
+
+// Outcome is the result of one RunSpec: its attempts, the last of which
+// is the one reported (the first that survived, or the last that
+// diverged when retries ran out).
+type Outcome struct {
+	Spec     RunSpec
+	Attempts []Attempt
+}
+
+// Attempt is one training of a run at one initial step size.
+type Attempt struct {
+	LR     float64
+	Result train.Result
+}
+
+// Final returns the reported attempt.
+func (o Outcome) Final() Attempt { return o.Attempts[len(o.Attempts)-1] }
+
+// Train trains every run of c and returns their outcomes in the order of
+// c.Runs. It writes nothing; see Run.
+func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	trainSet, testSet, _, err := c.Data.Generate()
+	if err != nil {
+		return nil, fmt.Errorf("experiment %s: data: %w", c.Name, err)
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	outs := make([]Outcome, len(c.Runs))
+	errs := make([]error, len(c.Runs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				outs[i], errs[i] = c.trainRun(ctx, c.Runs[i], trainSet, testSet, opt)
+				if errs[i] != nil {
+					cancel()
+				}
+			}
+		}()
+	}
+	for i := range c.Runs {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return outs, ctx.Err()
+}
+
+// trainRun trains one run, retrying with a smaller step size after a
+// divergence if the spec asks for it.
+func (c Config) trainRun(ctx context.Context, spec RunSpec, trainSet, testSet data.Set, opt Options) (Outcome, error) {
+	out := Outcome{Spec: spec}
+	sched := spec.Schedule
+	for try := 0; ; try++ {
+		res, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, trainSet, testSet, opt)
+		if err != nil {
+			return out, fmt.Errorf("experiment %s: run %s: %w", c.Name, spec.Name, err)
+		}
+		out.Attempts = append(out.Attempts, Attempt{LR: sched.LR, Result: res})
+		if !res.Diverged {
+			logf(opt.Log, "%s: run %s (η=%g) finished\n", c.Name, spec.Name, sched.LR)
+			return out, nil
+		}
+		logf(opt.Log, "%s: run %s (η=%g) diverged at iteration %d\n", c.Name, spec.Name, sched.LR, res.DivergedAt)
+		if spec.Retry == nil || try == spec.Retry.Max {
+			return out, nil
+		}
+		sched.LR -= spec.Retry.Step
+	}
+}
+
+func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, trainSet, testSet data.Set, opt Options) (train.Result, error) {
+	sched, err := spec.Schedule()
+	if err != nil {
+		return train.Result{}, err
+	}
+	m := models.NewDLN(c.Model.D)
+	switch c.Model.Init {
+	case "const":
+		m.InitConst(c.Model.Alpha)
+	case "random":
+		m.InitRandom(c.Model.Alpha, data.NewNumpyRand(c.Model.Seed))
+	}
+	evals, err := c.Grid.Iterations()
+	if err != nil {
+		return train.Result{}, err
+	}
+	metrics, err := c.metrics(m, trainSet, testSet, countBelow(evals, c.Iterations))
+	if err != nil {
+		return train.Result{}, err
+	}
+	r := train.Run{
+		Model: m, Loss: c.Loss, Data: trainSet,
+		Schedule: sched, Iterations: c.Iterations, Eval: evals, Metrics: metrics,
+		DivergeAbove: c.DivergeAbove,
+	}
+	switch o.Kind {
+	case "sgd":
+		r.Batch, r.Sampler = o.Batch, train.NewUniform(trainSet.N, o.Seed)
+	case "gd":
+		r.Batch, r.Sampler = trainSet.N, train.Full{}
+	}
+	if opt.Progress != nil {
+		r.Progress = func(done int) { opt.Progress(name, done, c.Iterations) }
+	}
+	return r.Train(ctx)
+}
+
+func countBelow(sorted []int, n int) int {
+	k := 0
+	for _, v := range sorted {
+		if v < n {
+			k++
+		}
+	}
+	return k
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format, args...)
+	}
+}

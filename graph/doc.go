@@ -1,0 +1,13 @@
+// Package graph turns models written as Gorgonia computation graphs into
+// programs that evaluate a loss and its gradients for a batch.
+//
+// A model owns its parameters ([Param]) and describes its forward pass on a
+// [Scope], using the building blocks of this package (Dense, Hadamard, ReLU,
+// MatVec) or any Gorgonia operation through [Scope.Must]. [Compile] adds a
+// [Loss], differentiates the graph with Gorgonia's symbolic autodiff and
+// returns a [Program]; callers then feed batches and read losses and
+// gradients without touching Gorgonia. Parameters live outside any graph, so
+// one model can be compiled several times (a batch-1 training program, a
+// full-data evaluation program, a per-example Jacobian program) and every
+// program sees the same values.
+package graph

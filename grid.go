@@ -1,0 +1,61 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Grid is the serialisable description of the iterations at which a run
+// is evaluated.
+//
+// Kind "paper" is the authors' grid (spec §0.3): the first First
+// iterations, plus round-half-even(k·T/(Linspace−1)) for
+// k = 0 … Linspace−2, which is np.linspace(0, T, Linspace) with its last
+// point dropped. The DLN experiments use T = 100001, First = 100,
+// Linspace = 250 (348 points, the last at 99599).
+//
+// Kind "every" evaluates at 0, Every, 2·Every, … below T.
+type Grid struct {
+	Kind     string `json:"kind"`
+	T        int    `json:"t"`
+	First    int    `json:"first,omitempty"`
+	Linspace int    `json:"linspace,omitempty"`
+	Every    int    `json:"every,omitempty"`
+}
+
+// Iterations returns the sorted, distinct evaluation iterations.
+func (g Grid) Iterations() ([]int, error) {
+	if g.T < 1 {
+		return nil, fmt.Errorf("grid: t must be ≥ 1, got %d", g.T)
+	}
+	set := make(map[int]bool)
+	switch g.Kind {
+	case "paper":
+		if g.First < 0 || g.Linspace < 2 {
+			return nil, fmt.Errorf("grid paper: need first ≥ 0 and linspace ≥ 2, got %d and %d", g.First, g.Linspace)
+		}
+		for i := 0; i < g.First && i < g.T; i++ {
+			set[i] = true
+		}
+		step := float64(g.T) / float64(g.Linspace-1)
+		for k := 0; k < g.Linspace-1; k++ {
+			set[int(math.RoundToEven(float64(k)*step))] = true
+		}
+	case "every":
+		if g.Every < 1 {
+			return nil, fmt.Errorf("grid every: every must be ≥ 1, got %d", g.Every)
+		}
+		for i := 0; i < g.T; i += g.Every {
+			set[i] = true
+		}
+	default:
+		return nil, fmt.Errorf("grid: unknown kind %q (allowed: paper, every)", g.Kind)
+	}
+	its := make([]int, 0, len(set))
+	for i := range set {
+		its = append(its, i)
+	}
+	sort.Ints(its)
+	return its, nil
+}

@@ -1,0 +1,143 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"sgdlab/data"
+	"sgdlab/graph"
+)
+
+// DefaultDivergence is the batch loss above which a run counts as
+// diverged when Run.DivergeAbove is 0. It corresponds to a residual
+// |e| ≈ 1.4·10⁶ of the ½-squared loss on one example; the spec treats
+// |e| > 10⁶ as divergence, and such runs overflow within a few steps.
+const DefaultDivergence = 1e12
+
+// Metric is a quantity measured at evaluation points.
+type Metric struct {
+	Name    string
+	Measure func() (float64, error)
+}
+
+// LossMetric returns a metric that evaluates loss of m on the whole set s
+// (for example the train or the test loss).
+func LossMetric(name string, m graph.Model, loss graph.Loss, s data.Set) (Metric, error) {
+	p, err := graph.CompileLoss(m, loss, s.N)
+	if err != nil {
+		return Metric{}, fmt.Errorf("metric %s: %w", name, err)
+	}
+	return Metric{Name: name, Measure: func() (float64, error) { return p.Run(s.X, s.Y) }}, nil
+}
+
+// Run is one training run: SGD on Model with the Loss over Data.
+type Run struct {
+	Model graph.Model
+	Loss  graph.Loss
+	Data  data.Set
+	// Batch is the number of examples per update; Sampler picks them.
+	Batch      int
+	Sampler    Sampler
+	Schedule   Schedule
+	Iterations int   // number of updates
+	Eval       []int // sorted iterations at which Metrics are measured, before that update
+	Metrics    []Metric
+	// DivergeAbove is the batch loss that stops the run as diverged
+	// (DefaultDivergence if 0). A non-finite loss always does.
+	DivergeAbove float64
+	// Progress, if set, is called every so often with the number of
+	// updates done.
+	Progress func(done int)
+}
+
+// History holds the metrics of a run at its evaluation points.
+type History struct {
+	Names  []string    // metric names
+	Iters  []int       // evaluation iterations reached
+	Rates  []float64   // step size of the update at each of Iters
+	Values [][]float64 // Values[k][m]: metric m at Iters[k]
+}
+
+// Result is the outcome of a Run.
+type Result struct {
+	History
+	// Diverged reports whether the loss exploded; DivergedAt is the
+	// iteration whose batch loss was non-finite or above the limit, and
+	// the run stopped there.
+	Diverged   bool
+	DivergedAt int
+}
+
+// ErrDiverged is the sentinel wrapped by errors about diverged runs.
+var ErrDiverged = errors.New("diverged")
+
+// Train performs the run. A divergence is not an error: it is reported in
+// the Result. Errors are for bad configuration, failing metrics and
+// cancellation.
+func (r Run) Train(ctx context.Context) (Result, error) {
+	var res Result
+	if err := r.Data.Validate(); err != nil {
+		return res, err
+	}
+	if r.Batch < 1 || r.Batch > r.Data.N && r.Batch != r.Data.N {
+		return res, fmt.Errorf("train: batch %d not in [1, %d]", r.Batch, r.Data.N)
+	}
+	prog, err := graph.Compile(r.Model, r.Loss, r.Batch)
+	if err != nil {
+		return res, err
+	}
+	limit := r.DivergeAbove
+	if limit == 0 {
+		limit = DefaultDivergence
+	}
+	for _, m := range r.Metrics {
+		res.Names = append(res.Names, m.Name)
+	}
+	idx := make([]int, r.Batch)
+	x := make([]float64, r.Batch*r.Data.D)
+	y := make([]float64, r.Batch)
+	next := 0
+	for i := 0; i < r.Iterations; i++ {
+		if i&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			if r.Progress != nil {
+				r.Progress(i)
+			}
+		}
+		rate := r.Schedule.Rate(i)
+		if next < len(r.Eval) && r.Eval[next] == i {
+			next++
+			row := make([]float64, len(r.Metrics))
+			for k, m := range r.Metrics {
+				if row[k], err = m.Measure(); err != nil {
+					return res, fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
+				}
+			}
+			res.Iters = append(res.Iters, i)
+			res.Rates = append(res.Rates, rate)
+			res.Values = append(res.Values, row)
+		}
+		r.Sampler.Next(idx)
+		for k, j := range idx {
+			copy(x[k*r.Data.D:(k+1)*r.Data.D], r.Data.Row(j))
+			y[k] = r.Data.Y[j]
+		}
+		loss, err := prog.Run(x, y)
+		if err != nil {
+			return res, fmt.Errorf("train: iteration %d: %w", i, err)
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) || loss > limit {
+			res.Diverged, res.DivergedAt = true, i
+			return res, nil
+		}
+		prog.Descend(rate)
+	}
+	if r.Progress != nil {
+		r.Progress(r.Iterations)
+	}
+	return res, nil
+}
