@@ -100,7 +100,7 @@ type Warmup struct {
 	LR       float64 // base step size γ
 	Total    int     // number of updates T of the run
 	Until    int     // last warm-up update ⌊pT⌋, and the update of the decay
-	Factor   float64 // warm-up factor F: the rate reaches LR·F at i = Total
+	Factor   float64 // warm-up factor F: the warm-up would reach LR·F at i = Total
 	Exponent float64 // warm-up exponent e (1: linear)
 	Decay    float64 // divisor c of the rate at update Until
 }
@@ -600,7 +600,8 @@ func (s ScheduleSpec) checkFields(used []string) error {
 }
 
 // checkPositive returns an error naming the field unless v is finite and
-// > 0. It is a method only to keep the package namespace free.
+// > 0. It is a method so as not to take a package-level name in a package
+// that other files share.
 func (ScheduleSpec) checkPositive(name string, v float64) error {
 	if v > 0 && !math.IsInf(v, 1) {
 		return nil
