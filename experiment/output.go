@@ -236,4 +236,3 @@ func palette(r RunSpec) string {
 	}
 	return r.Palette
 }
-
