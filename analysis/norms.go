@@ -3,10 +3,8 @@ package analysis
 import "math"
 
 // DefaultL0Threshold is the paper's threshold for counting a coordinate of
-// β = u⊙v as non-zero (diag_nets notebooks): |β_j| > 1e-50. Coordinates
-// that SGD drives to zero decay geometrically and reach 1e-50 and far
-// below, so any threshold between them and the surviving ones gives the
-// same count.
+// β = u⊙v as non-zero (diag_nets notebooks): |β_j| > 1e-50. It needs
+// float64: float32 flushes such values to zero.
 const DefaultL0Threshold = 1e-50
 
 // L0 returns #{j : |β_j| > thr}.

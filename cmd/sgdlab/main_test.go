@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the tests run the real main, to check exit codes.
+func TestMain(m *testing.M) {
+	if os.Getenv("SGDLAB_RUN_MAIN") == "1" {
+		os.Args = append([]string{"sgdlab"}, strings.Fields(os.Getenv("SGDLAB_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runMain(t *testing.T, args string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SGDLAB_RUN_MAIN=1", "SGDLAB_ARGS="+args)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), o.String(), e.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, o.String(), e.String()
+}
+
+func TestBadInputExitsWithUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		want []string
+	}{
+		{"reproduce dln-sdg", []string{`unknown experiment "dln-sdg"`, "valid: dln-sgd, dln-gd"}},
+		{"reproduce -bogus", []string{"flag provided but not defined: -bogus", "usage: sgdlab reproduce"}},
+		{"reproduce dln-sgd -out", []string{"flag needs an argument: -out", "usage: sgdlab reproduce"}},
+		{"frobnicate", []string{`unknown command "frobnicate"`, "usage:"}},
+		{"", []string{"usage:"}},
+	} {
+		code, _, stderr := runMain(t, tc.args)
+		if code != 2 {
+			t.Errorf("sgdlab %s: exit code %d, want 2", tc.args, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("sgdlab %s: stderr %q lacks %q", tc.args, stderr, w)
+			}
+		}
+		if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
+			t.Errorf("sgdlab %s panicked: %s", tc.args, stderr)
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"list"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"dln-sgd ", "dln-gd "} {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("list output %q lacks %s", out.String(), name)
+		}
+	}
+}
+
+func TestReproduceQuickWritesResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the quick E2 (about 5 s); skipped with -short")
+	}
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	// Flags after the experiment name, as the README shows them.
+	if err := run(context.Background(), []string{"reproduce", "dln-gd", "-out", dir, "-quick"}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	for _, f := range []string{"config.json", "metrics.csv", "summary.json", "dln-gd.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "dln-gd", f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	if !strings.Contains(out.String(), "dln-gd: 5 runs") {
+		t.Errorf("stdout %q lacks the run count", out.String())
+	}
+}

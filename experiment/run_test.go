@@ -1,0 +1,215 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"sgdlab/train"
+)
+
+// small is E1 shrunk to 5 001 iterations, for tests of the plumbing.
+func small() Config {
+	c := dlnSGD()
+	c.Iterations = 5001
+	c.Grid = train.Grid{Kind: "paper", T: 5001, First: 20, Linspace: 30}
+	c.Rank = RankSpec{Examples: 400, Threshold: 1e-15, Every: 10}
+	c.Runs = c.Runs[:2]
+	c.Runs[1].Schedule = dlnDecay(0.282, 2500, 1.5)
+	return c
+}
+
+func readSummary(t *testing.T, dir string) (Summary, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s, b
+}
+
+func TestRunWritesTheOutputContract(t *testing.T) {
+	out := t.TempDir()
+	c := small()
+	if _, err := Run(context.Background(), c, Options{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(out, c.Name)
+	s, _ := readSummary(t, dir)
+	if s.Experiment != c.Name || len(s.Runs) != 2 {
+		t.Fatalf("summary %+v", s)
+	}
+	for _, r := range s.Runs {
+		if r.Diverged || r.DivergedAt != nil || *r.FinalIter != 4829 {
+			t.Errorf("run %s: diverged=%v at %v, final iteration %v (want 4829 = round(28·5001/29), the last grid point)", r.Name, r.Diverged, r.DivergedAt, *r.FinalIter)
+		}
+		for _, m := range c.Metrics {
+			if r.Final[m] == nil {
+				t.Errorf("run %s: final %s missing", r.Name, m)
+			}
+		}
+	}
+	var back Config
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, c) {
+		t.Errorf("config.json does not round-trip to the config (err %v)", err)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if want := "run,lr0,iteration,lr,train_loss,test_loss,l0,l1,l2_uv,balancedness,rank"; lines[0] != want {
+		t.Errorf("metrics.csv header %q, want %q", lines[0], want)
+	}
+	if len(lines) != 1+2*48 {
+		t.Errorf("metrics.csv has %d rows, want 1 + 2 runs × 48 points", len(lines))
+	}
+	f, err := os.Open(filepath.Join(dir, "dln-sgd.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("figure: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".*partial*")); len(left) != 0 {
+		t.Errorf("temporary directories left behind: %v", left)
+	}
+}
+
+// TestDivergedRunIsReported checks that a diverging run (η = 1) is in the
+// summary and the log with its iteration, and leaves the other run and
+// the figure alone.
+func TestDivergedRunIsReported(t *testing.T) {
+	alone := small()
+	alone.Runs = alone.Runs[:1]
+	outs, err := Train(context.Background(), alone, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := summarize(alone, outs).Runs[0]
+
+	c := small()
+	c.Runs[1] = RunSpec{Name: "eta-1", Label: "SGD η=1", Optimizer: c.Runs[0].Optimizer,
+		Schedule: train.ScheduleSpec{Kind: "constant", LR: 1}}
+	out := t.TempDir()
+	var log bytes.Buffer
+	if _, err := Run(context.Background(), c, Options{Out: out, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := readSummary(t, filepath.Join(out, c.Name))
+	d := s.Runs[1]
+	if !d.Diverged || d.DivergedAt == nil || d.Final != nil {
+		t.Fatalf("η=1 run: diverged=%v at %v, final %v; want diverged with an iteration and no final numbers", d.Diverged, d.DivergedAt, d.Final)
+	}
+	if line := "dln-sgd: run eta-1 (η=1) diverged at iteration "; !strings.Contains(log.String(), line) {
+		t.Errorf("log %q lacks %q", log.String(), line)
+	}
+	if !reflect.DeepEqual(s.Runs[0], want) {
+		t.Errorf("the surviving run changed: %+v, alone %+v", s.Runs[0], want)
+	}
+	if _, err := os.Stat(filepath.Join(out, c.Name, "dln-sgd.png")); err != nil {
+		t.Errorf("figure missing: %v", err)
+	}
+	if l := label(Outcome{Spec: c.Runs[1], Attempts: []Attempt{{LR: 1, Result: train.Result{Diverged: true, DivergedAt: *d.DivergedAt}}}}); !strings.Contains(l, "diverged at") {
+		t.Errorf("legend %q does not say the run diverged", l)
+	}
+}
+
+func TestRetryLowersTheStepSize(t *testing.T) {
+	c := small()
+	c.Runs = c.Runs[1:]
+	c.Runs[0].Schedule = train.ScheduleSpec{Kind: "constant", LR: 0.6}
+	c.Runs[0].Retry = &Retry{Step: 0.2, Max: 2}
+	outs, err := Train(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outs[0]
+	if len(o.Attempts) < 2 || !o.Attempts[0].Result.Diverged || o.Final().Result.Diverged {
+		t.Fatalf("attempts %+v: want η=0.6 to diverge and a smaller η to survive", o.Attempts)
+	}
+	s := summarize(c, outs).Runs[0]
+	if s.LR != o.Final().LR || len(s.Attempts) != len(o.Attempts)-1 || s.Attempts[0].LR != 0.6 {
+		t.Errorf("summary %+v does not list the diverged attempt", s)
+	}
+	if l := label(o); !strings.Contains(l, "η=0.6 diverged at") || !strings.Contains(l, "shown: η=") {
+		t.Errorf("legend %q hides the retry", l)
+	}
+}
+
+func TestSameConfigGivesIdenticalSummary(t *testing.T) {
+	c := small()
+	var sums [][]byte
+	for _, workers := range []int{2, 2, 1} {
+		out := t.TempDir()
+		if _, err := Run(context.Background(), c, Options{Out: out, Workers: workers}); err != nil {
+			t.Fatal(err)
+		}
+		_, b := readSummary(t, filepath.Join(out, c.Name))
+		sums = append(sums, b)
+	}
+	for i := 1; i < len(sums); i++ {
+		if !bytes.Equal(sums[0], sums[i]) {
+			t.Errorf("summary.json differs between runs:\n%s\n%s", sums[0], sums[i])
+		}
+	}
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Data.Kind = "mnist" }, `data.kind: unknown "mnist" (allowed: sparse_regression)`},
+		{func(c *Config) { c.Model.D = 10 }, "model.d: 10 does not match data.d 200"},
+		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[7]: unknown "l3" (allowed: train_loss, test_loss, l0, l1, l2_uv, balancedness, rank)`},
+		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, gd)`},
+		{func(c *Config) { c.Runs[0].Optimizer.Batch = 81 }, "runs[0].optimizer.batch: must be in [1, 80], got 81"},
+		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be non-empty and unique, got "baseline"`},
+		{func(c *Config) { c.Runs[0].Schedule.Kind = "cosin" }, `runs[0].schedule: schedule: unknown kind "cosin"`},
+		{func(c *Config) { c.Figures[0].Panels[0].Metric = "accuracy" }, `figures[0].panels[0].metric: "accuracy" is not among`},
+		{func(c *Config) { c.Figures[0].File = "../x.png" }, "figures[0].file: must be a plain file name"},
+		{func(c *Config) { c.Rank.Examples = 2000 }, "rank: need 1 ≤ examples ≤ data.n_test (1000)"},
+		{func(c *Config) { c.Grid.Kind = "log" }, `grid: grid: unknown kind "log"`},
+	} {
+		c := dlnSGD()
+		tc.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want it to contain %q", err, tc.want)
+		}
+	}
+	for _, c := range All() {
+		if err := c.Validate(); err != nil {
+			t.Errorf("registered experiment: %v", err)
+		}
+		if err := c.Quick().Validate(); err != nil {
+			t.Errorf("quick version: %v", err)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if c, err := Lookup("dln-gd"); err != nil || c.Name != "dln-gd" {
+		t.Errorf("Lookup(dln-gd) = %v, %v", c.Name, err)
+	}
+	_, err := Lookup("dln")
+	if err == nil || !strings.Contains(err.Error(), "valid: dln-sgd, dln-gd") {
+		t.Errorf("Lookup(dln): %v, want the valid names", err)
+	}
+}
