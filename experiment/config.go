@@ -56,8 +56,11 @@ type RankSpec struct {
 
 // RunSpec is one training run of an experiment.
 type RunSpec struct {
-	Name      string             `json:"name"`  // identifier in files, e.g. "decay-10"
-	Label     string             `json:"label"` // legend text
+	Name string `json:"name"` // identifier in files, e.g. "decay-10"
+	// Label is the legend text; "{eta}" in it stands for the initial
+	// step size actually used (it differs from the schedule's after a
+	// retry).
+	Label     string             `json:"label"`
 	Optimizer Optimizer          `json:"optimizer"`
 	Schedule  train.ScheduleSpec `json:"schedule"`
 	// Palette is the colour family of the run in figures: "blues"
@@ -97,6 +100,7 @@ type FigureSpec struct {
 type PanelSpec struct {
 	Metric string  `json:"metric"`
 	Title  string  `json:"title"`
+	YLabel string  `json:"y_label,omitempty"`
 	LogY   bool    `json:"log_y,omitempty"`
 	YMin   float64 `json:"y_min,omitempty"`
 	YMax   float64 `json:"y_max,omitempty"`

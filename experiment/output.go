@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"sgdlab/plots"
 )
@@ -115,19 +116,20 @@ func finite(v float64) *float64 {
 	return &v
 }
 
-// label is the legend text of a run: its configured label, with the step
-// size that was used and the attempts that diverged, if any.
+// label is the legend text of a run: its configured label with the step
+// size that was used, followed by the attempts that diverged, if any.
 func label(o Outcome) string {
-	l := o.Spec.Label
 	f := o.Final()
-	for _, a := range o.Attempts[:len(o.Attempts)-1] {
-		l += fmt.Sprintf("; η=%g diverged at %d", a.LR, a.Result.DivergedAt)
-	}
-	if len(o.Attempts) > 1 && !f.Result.Diverged {
-		l += fmt.Sprintf("; shown: η=%g", f.LR)
-	}
+	l := strings.ReplaceAll(o.Spec.Label, "{eta}", strconv.FormatFloat(f.LR, 'g', -1, 64))
 	if f.Result.Diverged {
 		l += fmt.Sprintf(" (diverged at %d)", f.Result.DivergedAt)
+	}
+	if n := len(o.Attempts) - 1; n > 0 {
+		var parts []string
+		for _, a := range o.Attempts[:n] {
+			parts = append(parts, fmt.Sprintf("η=%g at %d", a.LR, a.Result.DivergedAt))
+		}
+		l += " (diverged: " + strings.Join(parts, ", ") + ")"
 	}
 	return l
 }
@@ -181,7 +183,7 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 	colors := runColors(outs)
 	row := plots.Row{Title: f.Title}
 	for _, p := range f.Panels {
-		panel := plots.Panel{Title: p.Title, LogY: p.LogY, YMin: p.YMin, YMax: p.YMax}
+		panel := plots.Panel{Title: p.Title, YLabel: p.YLabel, LogY: p.LogY, YMin: p.YMin, YMax: p.YMax}
 		for i, o := range outs {
 			r := o.Final().Result
 			k := slicesIndex(r.Names, p.Metric)

@@ -40,18 +40,18 @@ func dlnSGD() Config {
 		Rank:       RankSpec{Examples: 400, Threshold: 1e-15, Every: 1},
 		Runs: []RunSpec{
 			{Name: "baseline", Label: "SGD η=0.25", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.25}},
-			{Name: "decay-10", Label: "SGD η=0.282, decay at 10 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 10000, 4.8), Retry: paperRetry},
-			{Name: "decay-30", Label: "SGD η=0.282, decay at 30 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 30000, 3.4), Retry: paperRetry},
-			{Name: "decay-50", Label: "SGD η=0.282, decay at 50 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 50000, 1.5), Retry: paperRetry},
+			{Name: "decay-10", Label: "SGD η={eta}, decay at 10 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 10000, 4.8), Retry: paperRetry},
+			{Name: "decay-30", Label: "SGD η={eta}, decay at 30 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 30000, 3.4), Retry: paperRetry},
+			{Name: "decay-50", Label: "SGD η={eta}, decay at 50 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 50000, 1.5), Retry: paperRetry},
 		},
 		Figures: []FigureSpec{{
 			File:  "dln-sgd.png",
 			Title: "Diagonal linear network, SGD with large step sizes (E1)",
 			Panels: []PanelSpec{
-				{Metric: "train_loss", Title: "train loss", LogY: true, YMin: 1e-5, YMax: 1},
-				{Metric: "test_loss", Title: "test loss", LogY: true},
-				{Metric: "rank", Title: "rank of φ(X), threshold 1e-15"},
-				{Metric: "l0", Title: "‖u⊙v‖₀, threshold 1e-50"},
+				{Metric: "train_loss", Title: "train loss", YLabel: "½·MSE", LogY: true, YMin: 1e-5, YMax: 1},
+				{Metric: "test_loss", Title: "test loss", YLabel: "½·MSE", LogY: true},
+				{Metric: "rank", Title: "rank of φ(X), threshold 1e-15", YLabel: "rank"},
+				{Metric: "l0", Title: "‖β‖₀ of β = u·v, threshold 1e-50", YLabel: "non-zero coordinates"},
 			},
 		}},
 	}
@@ -74,16 +74,16 @@ func dlnGD() Config {
 			{Name: "gd-decay-10", Label: "GD γ=3.53, decay at 10 %", Optimizer: gd, Schedule: dlnDecay(3.53, 10000, 4.8), Palette: "reds"},
 			{Name: "gd-decay-30", Label: "GD γ=3.53, decay at 30 %", Optimizer: gd, Schedule: dlnDecay(3.53, 30000, 3.4), Palette: "reds"},
 			{Name: "gd-decay-50", Label: "GD γ=3.53, decay at 50 %", Optimizer: gd, Schedule: dlnDecay(3.53, 50000, 1.5), Palette: "reds"},
-			{Name: "sgd-decay-50", Label: "SGD η=0.272, ÷20 at 50 %", Optimizer: Optimizer{Kind: "sgd", Batch: 1, Seed: 1},
+			{Name: "sgd-decay-50", Label: "SGD η={eta}, ÷20 at 50 %", Optimizer: Optimizer{Kind: "sgd", Batch: 1, Seed: 1},
 				Schedule: dlnDecay(0.272, 50000, 20), Retry: paperRetry},
 		},
 		Figures: []FigureSpec{{
 			File:  "dln-gd.png",
 			Title: "Diagonal linear network, GD vs SGD with large step sizes (E2)",
 			Panels: []PanelSpec{
-				{Metric: "train_loss", Title: "train loss", LogY: true},
-				{Metric: "test_loss", Title: "test loss", LogY: true},
-				{Metric: "l0", Title: "‖u⊙v‖₀, threshold 1e-50"},
+				{Metric: "train_loss", Title: "train loss", YLabel: "½·MSE", LogY: true},
+				{Metric: "test_loss", Title: "test loss", YLabel: "½·MSE", LogY: true},
+				{Metric: "l0", Title: "‖β‖₀ of β = u·v, threshold 1e-50", YLabel: "non-zero coordinates"},
 			},
 		}},
 	}

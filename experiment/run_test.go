@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -147,7 +148,7 @@ func TestRetryLowersTheStepSize(t *testing.T) {
 	if s.LR != o.Final().LR || len(s.Attempts) != len(o.Attempts)-1 || s.Attempts[0].LR != 0.6 {
 		t.Errorf("summary %+v does not list the diverged attempt", s)
 	}
-	if l := label(o); !strings.Contains(l, "η=0.6 diverged at") || !strings.Contains(l, "shown: η=") {
+	if l := label(o); !strings.Contains(l, "(diverged: η=0.6 at ") || !strings.Contains(l, fmt.Sprintf("η=%g", o.Final().LR)) {
 		t.Errorf("legend %q hides the retry", l)
 	}
 }

@@ -4,22 +4,26 @@ import (
 	"image/color"
 	"math"
 
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
 // Legend layout, in points.
 const (
-	legendSize      = 7.5 // font size
-	legendPad       = 3   // inside the box
-	legendMargin    = 4   // between the box and the frame of the panel
-	legendThumb     = 14  // length of the sample line
+	legendSize      = 8   // font size below the row
+	insideSize      = 7   // font size on a panel, where room is scarce
+	legendThumb     = 16  // length of the sample line
 	legendGap       = 4   // between the sample line and the text
+	legendColGap    = 14  // between columns
 	legendLineWidth = 2.5 // thick enough to tell the colours apart
+	legendPad       = 3   // inside the box of a legend on a panel
+	legendMargin    = 4   // between that box and the frame of the panel
 )
 
 var (
-	// The background lets curves under the legend show through faintly.
+	// The background of a legend on a panel lets the curves it covers
+	// show through faintly.
 	legendFill   = color.NRGBA{R: 255, G: 255, B: 255, A: 210}
 	legendBorder = color.Gray{Y: 190}
 )
@@ -30,7 +34,7 @@ type legendEntry struct {
 	line  draw.LineStyle
 }
 
-// legendEntries returns the entries of the labelled curves and marks.
+// legendEntries returns the entries of the labelled curves and marks of b.
 func (b builtPanel) legendEntries() []legendEntry {
 	var es []legendEntry
 	for _, cv := range b.curves {
@@ -48,38 +52,88 @@ func (b builtPanel) legendEntries() []legendEntry {
 	return es
 }
 
-// drawLegend draws the legend of b in the corner of the data area that
+// legendLayout places legend entries in a grid, filled row by row so that
+// the runs read left to right in order.
+type legendLayout struct {
+	entries []legendEntry
+	colW    []vg.Length // width of each column
+	rowH    vg.Length
+	sty     text.Style
+}
+
+// newLegendLayout lays es out in text of the given size, in as few rows as
+// fit in width using at most maxCols columns, and then in as few columns as
+// those rows need, so that the last row is not left with a lone entry.
+func newLegendLayout(es []legendEntry, size, width vg.Length, maxCols int) legendLayout {
+	sty := textStyle(size)
+	sty.YAlign = draw.YCenter
+	ext := sty.FontExtents()
+	l := legendLayout{entries: es, sty: sty, rowH: 1.15 * (ext.Ascent + ext.Descent)}
+	cols := max(1, min(len(es), maxCols))
+	for ; cols > 1; cols-- {
+		if l.withCols(cols).size().X <= width {
+			break
+		}
+	}
+	rows := (len(es) + cols - 1) / cols
+	return l.withCols((len(es) + rows - 1) / rows)
+}
+
+// withCols returns l laid out in cols columns.
+func (l legendLayout) withCols(cols int) legendLayout {
+	l.colW = make([]vg.Length, cols)
+	for i, e := range l.entries {
+		l.colW[i%cols] = max(l.colW[i%cols], legendThumb+legendGap+l.sty.Width(e.label))
+	}
+	return l
+}
+
+// size returns the size of the entries, without any padding.
+func (l legendLayout) size() vg.Point {
+	var w vg.Length
+	for _, cw := range l.colW {
+		w += cw + legendColGap
+	}
+	rows := (len(l.entries) + len(l.colW) - 1) / len(l.colW)
+	return vg.Point{X: w - legendColGap, Y: vg.Length(rows) * l.rowH}
+}
+
+// draw draws the entries with the top left corner at topLeft.
+func (l legendLayout) draw(c draw.Canvas, topLeft vg.Point) {
+	x := topLeft.X
+	for i, e := range l.entries {
+		col := i % len(l.colW)
+		if col == 0 {
+			x = topLeft.X
+		}
+		y := topLeft.Y - l.rowH*(vg.Length(i/len(l.colW))+0.5)
+		c.StrokeLine2(e.line, x, y, x+legendThumb, y)
+		c.FillText(l.sty, vg.Point{X: x + legendThumb + legendGap, Y: y}, e.label)
+		x += l.colW[col] + legendColGap
+	}
+}
+
+// drawBelow draws the legend centred at the top of c.
+func (l legendLayout) drawBelow(c draw.Canvas) {
+	size := l.size()
+	l.draw(c, vg.Point{X: c.Center().X - size.X/2, Y: c.Max.Y})
+}
+
+// drawInside draws the legend of b on its data area, in the corner that
 // hides the least of the curves, like matplotlib's loc="best".
-func (b builtPanel) drawLegend(data draw.Canvas) {
+func (b builtPanel) drawInside(data draw.Canvas) {
 	es := b.legendEntries()
 	if len(es) == 0 {
 		return
 	}
-	sty := textStyle(legendSize)
-	sty.YAlign = draw.YCenter
-	ext := sty.FontExtents()
-	rowH := ext.Ascent + ext.Descent
-	var textW vg.Length
-	for _, e := range es {
-		textW = max(textW, sty.Width(e.label))
-	}
-	size := vg.Point{
-		X: 2*legendPad + legendThumb + legendGap + textW,
-		Y: 2*legendPad + rowH*vg.Length(len(es)),
-	}
-
-	box := b.legendBox(data, size)
+	l := newLegendLayout(es, insideSize, data.Max.X-data.Min.X-2*(legendPad+legendMargin), 1)
+	box := b.legendBox(data, l.size().Add(vg.Point{X: 2 * legendPad, Y: 2 * legendPad}))
 	data.SetColor(legendFill)
 	data.Fill(box.Path())
 	data.StrokeLines(draw.LineStyle{Color: legendBorder, Width: 0.5}, []vg.Point{
 		box.Min, {X: box.Max.X, Y: box.Min.Y}, box.Max, {X: box.Min.X, Y: box.Max.Y}, box.Min,
 	})
-	x := box.Min.X + legendPad
-	for i, e := range es {
-		y := box.Max.Y - legendPad - rowH*(vg.Length(i)+0.5)
-		data.StrokeLine2(e.line, x, y, x+legendThumb, y)
-		data.FillText(sty, vg.Point{X: x + legendThumb + legendGap, Y: y}, e.label)
-	}
+	l.draw(data, vg.Point{X: box.Min.X + legendPad, Y: box.Max.Y - legendPad})
 }
 
 // legendBox returns the corner box of the given size that covers the least

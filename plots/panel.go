@@ -72,7 +72,8 @@ func (r axisRange) empty() bool { return r.min > r.max }
 
 // pad returns r widened by frac of its span on each side, as matplotlib
 // does, so that curves do not run along the frame. An empty range becomes
-// 0..1 and a single value v becomes v±5 % (or ±0.5 for v = 0).
+// 0..1 and a single value v becomes v±5 % (or ±0.5 for v = 0). A range
+// too wide for float64 is halved.
 func (r axisRange) pad(frac float64) axisRange {
 	switch {
 	case r.empty():
@@ -81,9 +82,14 @@ func (r axisRange) pad(frac float64) axisRange {
 		d := math.Max(math.Abs(r.min)*0.05, 0.5)
 		return axisRange{r.min - d, r.max + d}
 	}
+	if math.IsInf(r.max-r.min, 0) {
+		// A span beyond float64 would make every point NaN on the canvas;
+		// give up the values near the limits instead.
+		return axisRange{r.min / 2, r.max / 2}
+	}
 	d := (r.max - r.min) * frac
-	if math.IsInf(d, 0) || math.IsInf(r.min-d, 0) || math.IsInf(r.max+d, 0) {
-		return r // a span near the float64 limit has no room for margins.
+	if math.IsInf(r.min-d, 0) || math.IsInf(r.max+d, 0) {
+		return r // no room for margins near the float64 limit
 	}
 	return axisRange{r.min - d, r.max + d}
 }
@@ -141,11 +147,18 @@ func newCurve(s Series, logY bool, c color.Color) curve {
 // plot p.
 func (cv curve) lines(c draw.Canvas, p *plot.Plot) [][]vg.Point {
 	tx, ty := p.Transforms(&c)
+	// A point far off the axes can land at an infinite position, which the
+	// clipping cannot handle; keep it far outside but finite.
+	const far = 1e6
+	clamp := func(v, lo, hi vg.Length) vg.Length { return max(lo-far, min(v, hi+far)) }
 	lines := make([][]vg.Point, len(cv.runs))
 	for i, run := range cv.runs {
 		lines[i] = make([]vg.Point, len(run))
 		for j, pt := range run {
-			lines[i][j] = vg.Point{X: tx(pt.X), Y: ty(pt.Y)}
+			lines[i][j] = vg.Point{
+				X: clamp(tx(pt.X), c.Min.X, c.Max.X),
+				Y: clamp(ty(pt.Y), c.Min.Y, c.Max.Y),
+			}
 		}
 	}
 	return lines
@@ -188,6 +201,7 @@ func markStyle(m Mark) draw.LineStyle {
 
 // builtPanel is a panel ready to be drawn.
 type builtPanel struct {
+	title  string
 	plot   *plot.Plot
 	curves []curve
 	marks  markLines
@@ -195,7 +209,7 @@ type builtPanel struct {
 
 // build turns p into a plot whose x axis spans xr.
 func (p Panel) build(palette []color.Color, xr axisRange, marks []Mark) builtPanel {
-	b := builtPanel{plot: plot.New(), marks: marks}
+	b := builtPanel{title: p.Title, plot: plot.New(), marks: marks}
 	yr := emptyRange()
 	for i, s := range p.Series {
 		c := s.Color
@@ -212,9 +226,6 @@ func (p Panel) build(palette []color.Color, xr axisRange, marks []Mark) builtPan
 	}
 
 	pl := b.plot
-	pl.Title.Text = p.Title
-	pl.Title.TextStyle.Font = font.From(sans, titleSize)
-	pl.Title.Padding = vg.Points(4)
 	pl.X.Label.Text = p.xLabel()
 	pl.Y.Label.Text = p.YLabel
 	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
@@ -268,15 +279,31 @@ func (p Panel) build(palette []color.Color, xr axisRange, marks []Mark) builtPan
 	return b
 }
 
-// draw draws the panel onto c, the canvas plot.Align gave it.
+// titleStyle is the style of panel titles.
+func titleStyle() text.Style {
+	sty := textStyle(titleSize)
+	sty.XAlign, sty.YAlign = draw.XCenter, draw.YBottom
+	return sty
+}
+
+// draw draws the panel onto c, the canvas plot.Align gave it, and its
+// title in the titleGap points above it. With legend set, it carries its
+// own legend.
+//
+// The title is not the plot's own: plot.Plot puts it at the top of c, and
+// plot.Align moves c up by the part of a tick label sticking out above the
+// data area (the exponent of a log axis), so titles would not line up.
 func (b builtPanel) draw(c draw.Canvas, legend bool) {
 	b.plot.Draw(c)
 	data := b.plot.DataCanvas(c)
+	if b.title != "" {
+		c.FillText(titleStyle(), vg.Point{X: data.Center().X, Y: data.Max.Y + titleGap}, b.title)
+	}
 	frame := draw.LineStyle{Color: color.Black, Width: frameWidth}
 	c.StrokeLines(frame, []vg.Point{
 		data.Min, {X: data.Max.X, Y: data.Min.Y}, data.Max, {X: data.Min.X, Y: data.Max.Y}, data.Min,
 	})
 	if legend {
-		b.drawLegend(data)
+		b.drawInside(data)
 	}
 }

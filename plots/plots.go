@@ -31,6 +31,8 @@ type Series struct {
 	// X and Y are the points of the curve and must have the same length.
 	// Points with a non-finite coordinate, and points with Y <= 0 on a log
 	// axis, are skipped: the line breaks there instead of dropping to zero.
+	// A series left with no point (a diverged run) draws nothing but keeps
+	// its legend entry.
 	X, Y []float64
 
 	// Color is the line colour; nil picks the colour of the series' index
@@ -89,15 +91,17 @@ type Row struct {
 	Marks []Mark
 
 	// PanelWidth is the width of each panel and Height the height of the
-	// figure; 0 means 6.5 cm and 5.5 cm. At these sizes the text is
+	// panels with their titles; the figure title and the legend below the
+	// row add to it. 0 means 6.5 cm and 5.5 cm. At these sizes the text is
 	// legible both on screen at 100 % and in a paper that scales a row of
 	// four panels to the text width.
 	PanelWidth, Height vg.Length
 
-	// Legend is the index of the panel that carries the legend (default
-	// 0), or -1 for a legend on every panel. The legend goes in the corner
-	// of the panel that hides the least of the curves, on a translucent
-	// background.
+	// Legend is the index of the panel whose labelled series, with the
+	// labelled marks, make up the legend (default 0). That legend is drawn
+	// below the panels, in as many columns as fit, where it hides no curve.
+	// -1 instead puts a legend on every panel, in the corner that hides
+	// the least of its curves, on a translucent background.
 	Legend int
 }
 
@@ -124,9 +128,11 @@ func (r Row) Save(path string) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
+	built := r.build()
 	w, h := r.size()
+	h += r.titleHeight() + r.legendHeight(built, w)
 	c := newCanvas(w, h)
-	r.draw(draw.New(c))
+	r.draw(draw.New(c), built)
 	return writeFile(path, c)
 }
 
@@ -138,7 +144,12 @@ func canvasFor(path string) (func(w, h vg.Length) vg.CanvasWriterTo, error) {
 			return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi))}
 		}, nil
 	case ".svg":
-		return func(w, h vg.Length) vg.CanvasWriterTo { return vgsvg.New(w, h) }, nil
+		return func(w, h vg.Length) vg.CanvasWriterTo {
+			// Embedded fonts keep the Greek letters and norms of the titles
+			// intact on machines without Liberation Sans (PDF embeds them
+			// by default).
+			return vgsvg.NewWith(vgsvg.UseWH(w, h), vgsvg.EmbedFonts(true))
+		}, nil
 	case ".pdf":
 		return func(w, h vg.Length) vg.CanvasWriterTo { return vgpdf.New(w, h) }, nil
 	default:
@@ -146,7 +157,9 @@ func canvasFor(path string) (func(w, h vg.Length) vg.CanvasWriterTo, error) {
 	}
 }
 
-// size returns the size of the whole figure.
+// size returns the size of the panels; the figure title and the legend
+// below the row add to the height, so long legends never squash the
+// panels.
 func (r Row) size() (w, h vg.Length) {
 	pw, h := r.PanelWidth, r.Height
 	if pw == 0 {
@@ -183,6 +196,7 @@ func (r Row) validate() error {
 	return nil
 }
 
+// validate is Row.validate for one panel.
 func (p Panel) validate() error {
 	for i, s := range p.Series {
 		if len(s.X) != len(s.Y) {
@@ -209,14 +223,55 @@ func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Layout of the figure, in points.
 const (
-	figurePad    = 4 // around the panels and the title
+	figurePad    = 4 // around the panels and the figure title
 	panelGap     = 8 // between a panel and the y axis of the next
-	titleGap     = 2 // below the figure title
+	titleGap     = 5 // below the figure title and the panel titles
 	suptitleSize = 11
 )
 
+// build prepares every panel for drawing.
+func (r Row) build() []builtPanel {
+	palette := Blues(r.maxSeries())
+	xRanges := r.xRanges()
+	built := make([]builtPanel, len(r.Panels))
+	for i, p := range r.Panels {
+		built[i] = p.build(palette, xRanges[p.xLabel()], r.Marks)
+	}
+	return built
+}
+
+// titleHeight returns the height taken by the figure title.
+func (r Row) titleHeight() vg.Length {
+	if r.Title == "" {
+		return 0
+	}
+	return figurePad + textStyle(suptitleSize).Height(r.Title) + titleGap
+}
+
+// legendLayout returns the legend drawn below a row of the given width,
+// and whether there is one.
+func (r Row) legendLayout(built []builtPanel, width vg.Length) (legendLayout, bool) {
+	if r.Legend < 0 {
+		return legendLayout{}, false
+	}
+	es := built[r.Legend].legendEntries()
+	if len(es) == 0 {
+		return legendLayout{}, false
+	}
+	return newLegendLayout(es, legendSize, width-2*figurePad, len(es)), true
+}
+
+// legendHeight returns the height of the strip below the panels that
+// holds the legend.
+func (r Row) legendHeight(built []builtPanel, width vg.Length) vg.Length {
+	if l, ok := r.legendLayout(built, width); ok {
+		return figurePad + l.size().Y
+	}
+	return 0
+}
+
 // draw draws the row onto dc, which covers the whole figure.
-func (r Row) draw(dc draw.Canvas) {
+func (r Row) draw(dc draw.Canvas, built []builtPanel) {
 	// The panels fill their own backgrounds only; the title strip and the
 	// gaps need it too for SVG and PDF, which start transparent.
 	dc.SetColor(color.White)
@@ -226,27 +281,43 @@ func (r Row) draw(dc draw.Canvas) {
 		sty := textStyle(suptitleSize)
 		sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
 		dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y - figurePad}, r.Title)
-		dc.Max.Y -= figurePad + sty.Height(r.Title) + titleGap
+		dc.Max.Y -= r.titleHeight()
 	}
 
-	palette := Blues(r.maxSeries())
-	xRanges := r.xRanges()
-	built := make([]builtPanel, len(r.Panels))
-	plots := make([]*plot.Plot, len(r.Panels))
-	for i, p := range r.Panels {
-		built[i] = p.build(palette, xRanges[p.xLabel()], r.Marks)
-		plots[i] = built[i].plot
+	// Room for the panel titles, which builtPanel.draw puts above the
+	// aligned data areas.
+	var titleH vg.Length
+	for _, p := range r.Panels {
+		if p.Title != "" {
+			titleH = max(titleH, titleStyle().Height(p.Title)+titleGap)
+		}
+	}
+	dc.Max.Y -= titleH
+
+	plots := make([]*plot.Plot, len(built))
+	for i, b := range built {
+		plots[i] = b.plot
+	}
+
+	// A legend for the row goes below the panels, where it hides nothing;
+	// the legends of every panel go inside them, where there is no room to
+	// spare.
+	if l, ok := r.legendLayout(built, dc.Max.X-dc.Min.X); ok {
+		strip := dc
+		strip.Max.Y = dc.Min.Y + figurePad + l.size().Y
+		l.drawBelow(strip)
+		dc.Min.Y = strip.Max.Y
 	}
 
 	tiles := draw.Tiles{
 		Rows: 1, Cols: len(plots),
 		PadX:   panelGap,
 		PadTop: figurePad, PadBottom: figurePad,
-		PadLeft: figurePad, PadRight: 2 * figurePad,
+		PadLeft: figurePad, PadRight: figurePad,
 	}
 	canvases := plot.Align([][]*plot.Plot{plots}, tiles, dc)
 	for i, b := range built {
-		b.draw(canvases[0][i], r.Legend == -1 || r.Legend == i)
+		b.draw(canvases[0][i], r.Legend == -1)
 	}
 }
 
@@ -287,11 +358,11 @@ func (r Row) xRanges() map[string]axisRange {
 func writeFile(path string, c vg.CanvasWriterTo) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("plots: %w", err)
+		return fmt.Errorf("plots: writing %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
+			f.Close() // a second Close after a failed Rename is harmless
 			os.Remove(f.Name())
 			err = fmt.Errorf("plots: writing %s: %w", path, err)
 		}

@@ -11,7 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// linearTicks labels a linear axis with about five round values (steps of 1,
+// linearTicks labels a linear axis with about six round values (steps of 1,
 // 2, 2.5 or 5 times a power of ten). Large round values get a k or M suffix
 // so that iteration counts such as 100000 stay narrow enough for four panels
 // side by side.
@@ -22,7 +22,7 @@ func (linearTicks) Ticks(min, max float64) []plot.Tick {
 	if !(min < max) || math.IsInf(max-min, 0) {
 		return nil
 	}
-	const target = 5
+	const target = 6
 	raw := (max - min) / target
 	mag := math.Pow10(int(math.Floor(math.Log10(raw))))
 	step := 10 * mag
@@ -35,7 +35,11 @@ func (linearTicks) Ticks(min, max float64) []plot.Tick {
 	first, last := math.Ceil(min/step-1e-9), math.Floor(max/step+1e-9)
 	var ticks []plot.Tick
 	for i := first; i <= last; i++ {
-		ticks = append(ticks, plot.Tick{Value: i * step})
+		v := i * step
+		if v == 0 {
+			v = 0 // not -0, from rounding up a small negative min.
+		}
+		ticks = append(ticks, plot.Tick{Value: v})
 	}
 	format := numberFormat(step, math.Max(math.Abs(min), math.Abs(max)))
 	for i := range ticks {
@@ -47,31 +51,35 @@ func (linearTicks) Ticks(min, max float64) []plot.Tick {
 // numberFormat returns a formatter for multiples of step on an axis whose
 // values are at most maxAbs in magnitude.
 func numberFormat(step, maxAbs float64) func(float64) string {
-	for _, u := range []struct {
-		scale  float64
-		suffix string
-	}{{1e6, "M"}, {1e3, "k"}} {
-		if maxAbs >= 10*u.scale && isMultiple(step, u.scale) {
-			return func(v float64) string {
-				return strconv.FormatFloat(v/u.scale, 'f', -1, 64) + u.suffix
-			}
-		}
+	switch {
+	case 1e6 <= maxAbs && maxAbs < 1e9 && step >= 1e5:
+		return suffixed(1e6, "M")
+	case 1e4 <= maxAbs && maxAbs < 1e6 && step >= 100:
+		return suffixed(1e3, "k")
 	}
-	// Enough decimals to tell neighbouring ticks apart; the rounding hides
-	// floating point noise such as 0.30000000000000004.
-	decimals := max(0, 1-int(math.Floor(math.Log10(step)+1e-9)))
-	if isMultiple(step, math.Pow10(-decimals+1)) {
-		decimals--
+	// As many decimals as step needs, which also rounds away floating point
+	// noise such as 0.30000000000000004.
+	decimals := 0
+	for decimals <= 4 && !isMultiple(step, math.Pow10(-decimals)) {
+		decimals++
 	}
 	if decimals > 4 || maxAbs >= 1e7 {
 		digits := int(math.Floor(math.Log10(maxAbs))-math.Floor(math.Log10(step))) + 2
 		return func(v float64) string { return strconv.FormatFloat(v, 'g', digits, 64) }
 	}
+	return func(v float64) string { return strconv.FormatFloat(v, 'f', decimals, 64) }
+}
+
+// suffixed returns a formatter that writes values in units of scale, with
+// the given suffix: 20000 is 20k.
+func suffixed(scale float64, suffix string) func(float64) string {
 	return func(v float64) string {
 		if v == 0 {
-			return "0" // not "-0" for a value that rounds to zero from below.
+			return "0"
 		}
-		return strconv.FormatFloat(v, 'f', decimals, 64)
+		// Steps of at least scale/10 are whole numbers, so v/scale needs no
+		// rounding to print short.
+		return strconv.FormatFloat(v/scale, 'f', -1, 64) + suffix
 	}
 }
 
@@ -100,11 +108,14 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	lo, hi := decade(min, math.Ceil), decade(max, math.Floor)
 	if lo > hi {
 		// No power of ten inside the range: label the multiples of the
-		// decade below it instead.
+		// decade below it instead, or round values if that is too few.
 		unit := math.Pow10(hi)
 		var ticks []plot.Tick
 		for m := math.Ceil(min/unit - 1e-9); m*unit <= max*(1+1e-9); m++ {
 			ticks = append(ticks, plot.Tick{Value: m * unit, Label: strconv.FormatFloat(m*unit, 'g', 3, 64)})
+		}
+		if len(ticks) < 2 {
+			return linearTicks{}.Ticks(min, max)
 		}
 		return ticks
 	}
@@ -187,24 +198,23 @@ func (h powerText) Draw(c vg.Canvas, txt string, sty text.Style, pt vg.Point) {
 	}
 	width, _, _ := h.Box(txt, sty.Font)
 	pt.X += vg.Length(sty.XAlign) * width
+	// Align the label as a whole, as its Box and so its glyph box in the
+	// plot say, rather than the base alone.
+	pt.Y += sty.Height(txt) * vg.Length(sty.YAlign)
 
-	// Draw the base exactly where text.Plain would put it alone, then find
-	// its baseline the way text.Plain computes it to place the exponent.
 	bsty := sty
 	bsty.Handler = h.Plain
-	bsty.XAlign = text.XLeft
+	bsty.XAlign, bsty.YAlign = text.XLeft, text.YBottom
 	h.Plain.Draw(c, base, bsty, pt)
-	bext := h.Extents(sty.Font)
-	baseline := pt.Y + bsty.Height(base)*vg.Length(sty.YAlign) - bext.Ascent + sty.Font.Size
 
+	// Raise the exponent from the baseline where text.Plain put the base.
+	baseline := pt.Y - h.Extents(sty.Font).Ascent + sty.Font.Size
 	esty := bsty
 	esty.Font = supFont(sty.Font)
-	esty.YAlign = text.YBottom
-	eext := h.Extents(esty.Font)
 	bw, _, _ := h.Plain.Box(base, sty.Font)
 	h.Plain.Draw(c, exp, esty, vg.Point{
 		X: pt.X + bw,
-		Y: baseline + supRise*sty.Font.Size + eext.Ascent - esty.Font.Size,
+		Y: baseline + supRise*sty.Font.Size + h.Extents(esty.Font).Ascent - esty.Font.Size,
 	})
 }
 
