@@ -255,3 +255,41 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestFloat32MatchesFloat64 trains nothing but compares a float32 copy of
+// a model with its float64 original: same loss and gradient to float32
+// precision, and Descend updates in float32.
+func TestFloat32MatchesFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	m64 := newTestNet("relu", 4, 6, 1, r)
+	m32 := &testNet{in: 4, hidden: 6, out: 1, block: "relu",
+		w1: NewParam("w1", Float32, 4, 6), b1: NewParam("b1", Float32, 6), w2: NewParam("w2", Float32, 6, 1)}
+	Unflatten(m32.Params(), Flatten(m64.Params()))
+	x, y := batchFor(MSE, 5, 4, 1, r)
+	var losses [2]float64
+	var grads [2][]float64
+	for k, m := range []*testNet{m64, m32} {
+		p, err := Compile(m, MSE, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if losses[k], err = p.Run(x, y); err != nil {
+			t.Fatal(err)
+		}
+		grads[k] = make([]float64, len(Flatten(m.Params())))
+		p.Gradient(grads[k])
+		p.Descend(0.01)
+	}
+	if math.Abs(losses[1]-losses[0]) > 1e-5*losses[0] {
+		t.Errorf("float32 loss %v, float64 %v", losses[1], losses[0])
+	}
+	if e := relErr(grads[1], grads[0]); e > 1e-5 {
+		t.Errorf("float32 gradient differs from float64 by %.3g relative", e)
+	}
+	if e := relErr(Flatten(m32.Params()), Flatten(m64.Params())); e > 1e-6 {
+		t.Errorf("after one step the float32 parameters differ by %.3g relative", e)
+	}
+	if _, err := Compile(&testNet{in: 1, out: 1, block: "hadamard", gate: NewParam("gate", Float32, 1), w1: NewParam("w1", Float64, 1, 1)}, MSE, 1); err == nil || !contains(err.Error(), `parameter "w1" is float64, the graph is float32`) {
+		t.Errorf("mixed types: error %v", err)
+	}
+}
