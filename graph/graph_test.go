@@ -10,7 +10,7 @@ import (
 
 // testNet is a model assembled from every building block.
 type testNet struct {
-	in, hidden, out int
+	in, hidden, out  int
 	w1, b1, w2, gate *Param
 	block            string
 }
