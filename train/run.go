@@ -21,6 +21,16 @@ type Metric struct {
 	Measure func() (float64, error)
 }
 
+// StepMetric is a quantity of the update itself, measured at evaluation
+// points: Measure receives the batch gradient of that iteration (all
+// parameters concatenated), before the update. It runs after the Metrics
+// of the same point, so it may use what they computed (e.g. the top
+// Hessian eigenvector, to measure the cosine between it and the step).
+type StepMetric struct {
+	Name    string
+	Measure func(grad []float64) (float64, error)
+}
+
 // LossMetric returns a metric that evaluates loss of m on the whole set s
 // (for example the train or the test loss).
 func LossMetric(name string, m graph.Model, loss graph.Loss, s data.Set) (Metric, error) {
@@ -40,9 +50,13 @@ type Run struct {
 	Batch      int
 	Sampler    Sampler
 	Schedule   Schedule
-	Iterations int   // number of updates
-	Eval       []int // sorted iterations at which Metrics are measured, before that update
-	Metrics    []Metric
+	Iterations int // number of updates
+	// Eval holds the sorted iterations at which the metrics are measured,
+	// before the update of that iteration; Iterations itself means after
+	// the last update (StepMetrics are NaN there: there is no step).
+	Eval        []int
+	Metrics     []Metric
+	StepMetrics []StepMetric
 	// DivergeAbove is the batch loss that stops the run as diverged
 	// (DefaultDivergence if 0). A non-finite loss always does.
 	DivergeAbove float64
@@ -91,10 +105,35 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 	for _, m := range r.Metrics {
 		res.Names = append(res.Names, m.Name)
 	}
+	for _, m := range r.StepMetrics {
+		res.Names = append(res.Names, m.Name)
+	}
 	idx := make([]int, r.Batch)
 	x := make([]float64, r.Batch*r.Data.D)
 	y := make([]float64, r.Batch)
+	var grad []float64
+	if len(r.StepMetrics) > 0 {
+		grad = make([]float64, len(graph.Flatten(r.Model.Params())))
+	}
 	next := 0
+	// measure records the metrics at iteration i; the step metrics are
+	// filled in once the batch gradient of i is known.
+	measure := func(i int, rate float64) ([]float64, error) {
+		row := make([]float64, len(r.Metrics)+len(r.StepMetrics))
+		for k, m := range r.Metrics {
+			var err error
+			if row[k], err = m.Measure(); err != nil {
+				return nil, fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
+			}
+		}
+		for k := range r.StepMetrics {
+			row[len(r.Metrics)+k] = math.NaN()
+		}
+		res.Iters = append(res.Iters, i)
+		res.Rates = append(res.Rates, rate)
+		res.Values = append(res.Values, row)
+		return row, nil
+	}
 	for i := 0; i < r.Iterations; i++ {
 		if i&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -105,17 +144,12 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			}
 		}
 		rate := r.Schedule.Rate(i)
+		var row []float64
 		if next < len(r.Eval) && r.Eval[next] == i {
 			next++
-			row := make([]float64, len(r.Metrics))
-			for k, m := range r.Metrics {
-				if row[k], err = m.Measure(); err != nil {
-					return res, fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
-				}
+			if row, err = measure(i, rate); err != nil {
+				return res, err
 			}
-			res.Iters = append(res.Iters, i)
-			res.Rates = append(res.Rates, rate)
-			res.Values = append(res.Values, row)
 		}
 		r.Sampler.Next(idx)
 		for k, j := range idx {
@@ -130,7 +164,20 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			res.Diverged, res.DivergedAt = true, i
 			return res, nil
 		}
+		if row != nil && len(r.StepMetrics) > 0 {
+			prog.Gradient(grad)
+			for k, m := range r.StepMetrics {
+				if row[len(r.Metrics)+k], err = m.Measure(grad); err != nil {
+					return res, fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
+				}
+			}
+		}
 		prog.Descend(rate)
+	}
+	if next < len(r.Eval) && r.Eval[next] == r.Iterations {
+		if _, err := measure(r.Iterations, r.Schedule.Rate(r.Iterations)); err != nil {
+			return res, err
+		}
 	}
 	if r.Progress != nil {
 		r.Progress(r.Iterations)

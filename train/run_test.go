@@ -130,3 +130,49 @@ func TestTrainStopsOnCancel(t *testing.T) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
+
+// TestStepMetricSeesTheBatchGradient checks that a step metric gets the
+// gradient of the update of its iteration, and that an evaluation at
+// Iterations sees the parameters after the last update.
+func TestStepMetricSeesTheBatchGradient(t *testing.T) {
+	tr, _ := e1Data(t)
+	m := models.NewDLN(200)
+	m.InitConst(0.1)
+	m.V.Float64s()[3] = 0.2
+	var want []float64
+	before := train.Metric{Name: "grad_u3", Measure: func() (float64, error) {
+		// The first index of seed 1 is 37: ∇u = e·x⊙v.
+		x := tr.Row(37)
+		u, v := m.U.Float64s(), m.V.Float64s()
+		e := -tr.Y[37]
+		for j := range x {
+			e += x[j] * u[j] * v[j]
+		}
+		want = append(want, e*x[3]*v[3])
+		return 0, nil
+	}}
+	var got []float64
+	step := train.StepMetric{Name: "step", Measure: func(g []float64) (float64, error) {
+		got = append(got, g[3])
+		return g[3], nil
+	}}
+	u3 := train.Metric{Name: "u3", Measure: func() (float64, error) { return m.U.Float64s()[3], nil }}
+	res, err := train.Run{Model: m, Loss: graph.HalfMSE, Data: tr, Batch: 1, Sampler: train.NewUniform(80, 1),
+		Schedule: train.Constant{LR: 0.1}, Iterations: 1, Eval: []int{0, 1},
+		Metrics: []train.Metric{before, u3}, StepMetrics: []train.StepMetric{step}}.Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("step metric saw %v, want the gradient %v", got, want[:1])
+	}
+	if len(res.Iters) != 2 || res.Iters[1] != 1 {
+		t.Fatalf("evaluated at %v, want [0 1]", res.Iters)
+	}
+	if after, wantU := res.Values[1][1], 0.1-0.1*want[0]; math.Abs(after-wantU) > 1e-15 {
+		t.Errorf("u3 after the update %v, want %v", after, wantU)
+	}
+	if !math.IsNaN(res.Values[1][2]) {
+		t.Errorf("step metric after the last update = %v, want NaN (no step)", res.Values[1][2])
+	}
+}
