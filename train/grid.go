@@ -16,12 +16,22 @@ import (
 // Linspace = 250 (348 points, the last at 99599).
 //
 // Kind "every" evaluates at 0, Every, 2·Every, … below T.
+//
+// Kind "log" is the grid of the 2D-surface notebook (E3): the first First
+// iterations and ⌊10^(k·log10(T−1)/Points)⌋ for k = 0 … Points, that is
+// np.logspace(0, log10(T−1), Points+1) truncated to integers.
+//
+// After shifts every point by one and adds 0: the authors' surface
+// notebook records after the update of an iteration, which is before the
+// update of the next; 0 is the initial point they prepend.
 type Grid struct {
 	Kind     string `json:"kind"`
 	T        int    `json:"t"`
 	First    int    `json:"first,omitempty"`
 	Linspace int    `json:"linspace,omitempty"`
 	Every    int    `json:"every,omitempty"`
+	Points   int    `json:"points,omitempty"`
+	After    bool   `json:"after,omitempty"`
 }
 
 // Iterations returns the sorted, distinct evaluation iterations.
@@ -49,12 +59,29 @@ func (g Grid) Iterations() ([]int, error) {
 		for i := 0; i < g.T; i += g.Every {
 			set[i] = true
 		}
+	case "log":
+		if g.First < 0 || g.Points < 1 || g.T < 2 {
+			return nil, fmt.Errorf("grid log: need first ≥ 0, points ≥ 1 and t ≥ 2, got %d, %d and %d", g.First, g.Points, g.T)
+		}
+		for i := 0; i < g.First && i < g.T; i++ {
+			set[i] = true
+		}
+		step := math.Log10(float64(g.T-1)) / float64(g.Points)
+		for k := 0; k <= g.Points; k++ {
+			set[int(math.Pow(10, float64(k)*step))] = true
+		}
 	default:
-		return nil, fmt.Errorf("grid: unknown kind %q (allowed: paper, every)", g.Kind)
+		return nil, fmt.Errorf("grid: unknown kind %q (allowed: paper, every, log)", g.Kind)
 	}
-	its := make([]int, 0, len(set))
+	its := make([]int, 0, len(set)+1)
 	for i := range set {
+		if g.After {
+			i++
+		}
 		its = append(its, i)
+	}
+	if g.After {
+		its = append(its, 0)
 	}
 	sort.Ints(its)
 	return its, nil

@@ -18,6 +18,8 @@ func TestPaperGrids(t *testing.T) {
 		{"two-layer", Grid{Kind: "paper", T: 14126, First: 100, Linspace: 151}, 248, 14032, nil},
 		{"three-layer", Grid{Kind: "paper", T: 10001, First: 100, Linspace: 151}, 248, 9934, nil},
 		{"every", Grid{Kind: "every", T: 10, Every: 3}, 4, 9, []int{0, 3, 6}},
+		// 566 records after updates plus the initial point (spec §0.3).
+		{"2D surface", Grid{Kind: "log", T: 10001, First: 500, Points: 200, After: true}, 567, 10001, []int{0, 1, 500, 502, 10001}},
 	} {
 		its, err := tc.g.Iterations()
 		if err != nil {
@@ -49,7 +51,8 @@ func TestGridErrors(t *testing.T) {
 		{Grid{Kind: "paper", T: 0, Linspace: 10}, "t must be ≥ 1"},
 		{Grid{Kind: "paper", T: 10, Linspace: 1}, "linspace ≥ 2"},
 		{Grid{Kind: "every", T: 10}, "every must be ≥ 1"},
-		{Grid{Kind: "log", T: 10}, `unknown kind "log" (allowed: paper, every)`},
+		{Grid{Kind: "log", T: 10}, "need first ≥ 0, points ≥ 1"},
+		{Grid{Kind: "exp", T: 10}, `unknown kind "exp" (allowed: paper, every, log)`},
 	} {
 		if _, err := tc.g.Iterations(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.g, err, tc.want)

@@ -60,6 +60,9 @@ type Run struct {
 	// DivergeAbove is the batch loss that stops the run as diverged
 	// (DefaultDivergence if 0). A non-finite loss always does.
 	DivergeAbove float64
+	// Snapshots, if set, records the parameters at every evaluation point
+	// in History.Params, e.g. to project the trajectory on a plane.
+	Snapshots bool
 	// Progress, if set, is called every 1024 updates with the number of
 	// updates done, and once at the end.
 	Progress func(done int)
@@ -71,6 +74,9 @@ type History struct {
 	Iters  []int       // evaluation iterations reached
 	Rates  []float64   // step size of the update at each of Iters
 	Values [][]float64 // Values[k][m]: metric m at Iters[k]
+	// Params[k] holds all parameters, concatenated, at Iters[k] (only
+	// with Run.Snapshots).
+	Params [][]float64
 }
 
 // Result is the outcome of a Run.
@@ -132,6 +138,9 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		res.Iters = append(res.Iters, i)
 		res.Rates = append(res.Rates, rate)
 		res.Values = append(res.Values, row)
+		if r.Snapshots {
+			res.Params = append(res.Params, graph.Flatten(r.Model.Params()))
+		}
 		return row, nil
 	}
 	for i := 0; i < r.Iterations; i++ {

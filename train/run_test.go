@@ -159,7 +159,7 @@ func TestStepMetricSeesTheBatchGradient(t *testing.T) {
 	u3 := train.Metric{Name: "u3", Measure: func() (float64, error) { return m.U.Float64s()[3], nil }}
 	res, err := train.Run{Model: m, Loss: graph.HalfMSE, Data: tr, Batch: 1, Sampler: train.NewUniform(80, 1),
 		Schedule: train.Constant{LR: 0.1}, Iterations: 1, Eval: []int{0, 1},
-		Metrics: []train.Metric{before, u3}, StepMetrics: []train.StepMetric{step}}.Train(context.Background())
+		Metrics: []train.Metric{before, u3}, StepMetrics: []train.StepMetric{step}, Snapshots: true}.Train(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +171,9 @@ func TestStepMetricSeesTheBatchGradient(t *testing.T) {
 	}
 	if after, wantU := res.Values[1][1], 0.1-0.1*want[0]; math.Abs(after-wantU) > 1e-15 {
 		t.Errorf("u3 after the update %v, want %v", after, wantU)
+	}
+	if len(res.Params) != 2 || res.Params[0][3] != 0.1 || res.Params[1][3] != res.Values[1][1] {
+		t.Errorf("snapshots of u3: %v, want 0.1 then %v", res.Params, res.Values[1][1])
 	}
 	if !math.IsNaN(res.Values[1][2]) {
 		t.Errorf("step metric after the last update = %v, want NaN (no step)", res.Values[1][2])
