@@ -28,10 +28,12 @@ var (
 	legendBorder = color.Gray{Y: 190}
 )
 
-// A legendEntry is a line sample followed by its label.
+// A legendEntry is a sample, a line and a glyph on it, followed by its
+// label.
 type legendEntry struct {
 	label string
-	line  draw.LineStyle
+	line  draw.LineStyle  // no line if Width is 0
+	glyph draw.GlyphStyle // no glyph if Shape is nil
 }
 
 // legendEntries returns the entries of the labelled curves and marks of b.
@@ -41,12 +43,12 @@ func (b builtPanel) legendEntries() []legendEntry {
 		if cv.label != "" {
 			line := cv.style
 			line.Width = max(line.Width, legendLineWidth)
-			es = append(es, legendEntry{cv.label, line})
+			es = append(es, legendEntry{label: cv.label, line: line})
 		}
 	}
 	for _, m := range b.marks {
 		if m.Label != "" {
-			es = append(es, legendEntry{m.Label, markStyle(m)})
+			es = append(es, legendEntry{label: m.Label, line: markStyle(m)})
 		}
 	}
 	return es
@@ -107,7 +109,12 @@ func (l legendLayout) draw(c draw.Canvas, topLeft vg.Point) {
 			x = topLeft.X
 		}
 		y := topLeft.Y - l.rowH*(vg.Length(i/len(l.colW))+0.5)
-		c.StrokeLine2(e.line, x, y, x+legendThumb, y)
+		if e.line.Width > 0 {
+			c.StrokeLine2(e.line, x, y, x+legendThumb, y)
+		}
+		if e.glyph.Shape != nil {
+			c.DrawGlyph(e.glyph, vg.Point{X: x + legendThumb/2, Y: y})
+		}
 		c.FillText(l.sty, vg.Point{X: x + legendThumb + legendGap, Y: y}, e.label)
 		x += l.colW[col] + legendColGap
 	}

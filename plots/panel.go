@@ -228,17 +228,7 @@ func (p Panel) build(palette []color.Color, xr axisRange, marks []Mark) builtPan
 	pl := b.plot
 	pl.X.Label.Text = p.xLabel()
 	pl.Y.Label.Text = p.YLabel
-	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
-		a.Label.TextStyle.Font = font.From(sans, labelSize)
-		a.Label.Padding = vg.Points(2)
-		a.Tick.Label.Font = font.From(sans, tickSize)
-		a.Tick.Length = tickLength
-		a.Tick.Marker = linearTicks{}
-		a.Width, a.Tick.Width = frameWidth, frameWidth
-		// The axes sit on the frame of the data area, as in matplotlib,
-		// rather than gonum's default of detached axes.
-		a.Padding = 0
-	}
+	styleAxes(pl)
 	pl.X.Min, pl.X.Max = xr.min, xr.max
 
 	if p.LogY {
@@ -279,6 +269,29 @@ func (p Panel) build(palette []color.Color, xr axisRange, marks []Mark) builtPan
 	return b
 }
 
+// styleAxes gives both axes of pl the figures' fonts, linear ticks and
+// line widths.
+func styleAxes(pl *plot.Plot) {
+	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
+		a.Label.TextStyle.Font = font.From(sans, labelSize)
+		a.Label.Padding = vg.Points(2)
+		a.Tick.Label.Font = font.From(sans, tickSize)
+		a.Tick.Length = tickLength
+		a.Tick.Marker = linearTicks{}
+		a.Width, a.Tick.Width = frameWidth, frameWidth
+		// The axes sit on the frame of the data area, as in matplotlib,
+		// rather than gonum's default of detached axes.
+		a.Padding = 0
+	}
+}
+
+// drawFrame strokes the outline of r, the frame of a data area.
+func drawFrame(c draw.Canvas, r vg.Rectangle) {
+	c.StrokeLines(draw.LineStyle{Color: color.Black, Width: frameWidth}, []vg.Point{
+		r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}, r.Min,
+	})
+}
+
 // titleStyle is the style of panel titles.
 func titleStyle() text.Style {
 	sty := textStyle(titleSize)
@@ -299,10 +312,7 @@ func (b builtPanel) draw(c draw.Canvas, legend bool) {
 	if b.title != "" {
 		c.FillText(titleStyle(), vg.Point{X: data.Center().X, Y: data.Max.Y + titleGap}, b.title)
 	}
-	frame := draw.LineStyle{Color: color.Black, Width: frameWidth}
-	c.StrokeLines(frame, []vg.Point{
-		data.Min, {X: data.Max.X, Y: data.Min.Y}, data.Max, {X: data.Min.X, Y: data.Max.Y}, data.Min,
-	})
+	drawFrame(c, data.Rectangle)
 	if legend {
 		b.drawInside(data)
 	}

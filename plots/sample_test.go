@@ -12,7 +12,7 @@ import (
 // sampleDir lets a reviewer look at the sample figures:
 //
 //	go test ./plots -run SampleFigures -sample /tmp
-var sampleDir = flag.String("sample", "", "directory to write the sample figures plots_sample.png and plots_sample_e2.png to")
+var sampleDir = flag.String("sample", "", "directory to write the sample figures plots_sample.png, plots_sample_e2.png and surface_sample.png to")
 
 // TestSampleFigures draws figures shaped like E1 and E2 of the paper from
 // synthetic but plausible curves, as an end-to-end check of realistic use.
