@@ -80,12 +80,12 @@ func TestE2GDReproducesAuthors(t *testing.T) {
 }
 
 // seedRuns repeats the runs of c for every index seed, naming them
-// "s<seed>/<run>".
+// "s<seed>-<run>".
 func seedRuns(c Config, seeds []uint32) Config {
 	var runs []RunSpec
 	for _, s := range seeds {
 		for _, r := range c.Runs {
-			r.Name = fmt.Sprintf("s%d/%s", s, r.Name)
+			r.Name = fmt.Sprintf("s%d-%s", s, r.Name)
 			r.Optimizer.Seed = s
 			r.Retry = nil
 			runs = append(runs, r)

@@ -14,17 +14,21 @@ import (
 // Config is one experiment: everything needed to reproduce its numbers
 // and figures.
 type Config struct {
-	Name        string       `json:"name"`
-	Description string       `json:"description"`
-	Data        DataSpec     `json:"data"`
-	Model       ModelSpec    `json:"model"`
-	Loss        graph.Loss   `json:"loss"`
-	Iterations  int          `json:"iterations"` // updates per run
-	Grid        train.Grid   `json:"grid"`       // evaluation iterations
-	Metrics     []string     `json:"metrics"`    // names, see MetricNames
-	Rank        RankSpec     `json:"rank"`       // used by the "rank" metric
-	Runs        []RunSpec    `json:"runs"`
-	Figures     []FigureSpec `json:"figures"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Data        DataSpec   `json:"data"`
+	Model       ModelSpec  `json:"model"`
+	Loss        graph.Loss `json:"loss"`
+	Iterations  int        `json:"iterations"` // updates per run
+	Grid        train.Grid `json:"grid"`       // evaluation iterations
+	Metrics     []string   `json:"metrics"`    // names, see MetricNames
+	Rank        RankSpec   `json:"rank"`       // used by the "rank" metric
+	// Sharpness configures the "sharpness" and "step_cosine" metrics.
+	Sharpness SharpnessSpec `json:"sharpness,omitempty"`
+	Runs      []RunSpec     `json:"runs"`
+	Figures   []FigureSpec  `json:"figures"`
+	// Surface, if set, draws loss surfaces with trajectories (E3).
+	Surface *SurfaceSpec `json:"surface,omitempty"`
 	// DivergeAbove is the batch loss above which a run counts as diverged
 	// (train.DefaultDivergence if 0).
 	DivergeAbove float64 `json:"diverge_above,omitempty"`
@@ -52,6 +56,16 @@ type RankSpec struct {
 	Examples  int     `json:"examples,omitempty"`
 	Threshold float64 `json:"threshold,omitempty"`
 	Every     int     `json:"every,omitempty"`
+}
+
+// SharpnessSpec configures the sharpness λ_max of the Hessian of the
+// training loss on the first Examples training points (all if 0), found
+// by Lanczos with Steps Hessian-vector products (20 if 0), at every
+// Every-th evaluation point and the last.
+type SharpnessSpec struct {
+	Examples int `json:"examples,omitempty"`
+	Steps    int `json:"steps,omitempty"`
+	Every    int `json:"every,omitempty"`
 }
 
 // RunSpec is one training run of an experiment.
@@ -98,15 +112,22 @@ type FigureSpec struct {
 
 // PanelSpec draws one metric for every run.
 type PanelSpec struct {
-	Metric string  `json:"metric"`
-	Title  string  `json:"title"`
-	YLabel string  `json:"y_label,omitempty"`
-	LogY   bool    `json:"log_y,omitempty"`
-	YMin   float64 `json:"y_min,omitempty"`
-	YMax   float64 `json:"y_max,omitempty"`
+	Metric string `json:"metric"`
+	Title  string `json:"title"`
+	YLabel string `json:"y_label,omitempty"`
+	// Reference "2/lr" adds, for every run, 2/η(t) from the run's actual
+	// schedule, dashed: the stability threshold of GD on a quadratic,
+	// against which sharpness is read (edge of stability).
+	Reference string  `json:"reference,omitempty"`
+	LogY      bool    `json:"log_y,omitempty"`
+	YMin      float64 `json:"y_min,omitempty"`
+	YMax      float64 `json:"y_max,omitempty"`
 }
 
-// Validate reports the first problem of c, naming the offending key.
+// nameChars are the characters allowed in run names, which name files.
+const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+// Validate reports every problem of c, naming the offending keys.
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -151,13 +172,19 @@ func (c Config) Validate() error {
 	if known["rank"] && (c.Rank.Examples < 1 || c.Rank.Examples > c.Data.NTest || !(c.Rank.Threshold > 0) || c.Rank.Every < 1) {
 		add("rank: need 1 ≤ examples ≤ data.n_test (%d), threshold > 0 and every ≥ 1, got %+v", c.Data.NTest, c.Rank)
 	}
+	if (known["sharpness"] || known["step_cosine"]) && (c.Sharpness.Every < 1 || c.Sharpness.Examples < 0 || c.Sharpness.Examples > c.Data.N || c.Sharpness.Steps < 0) {
+		add("sharpness: need every ≥ 1, 0 ≤ examples ≤ data.n (%d) and steps ≥ 0, got %+v", c.Data.N, c.Sharpness)
+	}
+	if known["step_cosine"] && !known["sharpness"] {
+		add("metrics: step_cosine needs the sharpness metric")
+	}
 	if len(c.Runs) == 0 {
 		add("runs: at least one run is needed")
 	}
 	names := make(map[string]bool)
 	for i, r := range c.Runs {
-		if r.Name == "" || names[r.Name] {
-			add("runs[%d].name: must be non-empty and unique, got %q", i, r.Name)
+		if r.Name == "" || names[r.Name] || strings.Trim(r.Name, nameChars) != "" {
+			add("runs[%d].name: must be non-empty, unique and made of [A-Za-z0-9._-] (it names files), got %q", i, r.Name)
 		}
 		names[r.Name] = true
 		switch r.Optimizer.Kind {
@@ -190,8 +217,12 @@ func (c Config) Validate() error {
 			if !known[p.Metric] {
 				add("figures[%d].panels[%d].metric: %q is not among the experiment's metrics", i, j, p.Metric)
 			}
+			if p.Reference != "" && p.Reference != "2/lr" {
+				add("figures[%d].panels[%d].reference: unknown %q (allowed: 2/lr)", i, j, p.Reference)
+			}
 		}
 	}
+	c.Surface.validate(c, add)
 	if c.DivergeAbove < 0 {
 		add("diverge_above: must be ≥ 0, got %v", c.DivergeAbove)
 	}

@@ -44,7 +44,8 @@ type AttemptSummary struct {
 
 // Run trains c and writes, under opt.Out/c.Name: config.json (the
 // resolved configuration), metrics.csv (every metric of every run at every
-// evaluation point), the figures, and summary.json. Everything is written
+// evaluation point), the figures, checkpoints/RUN.json (the parameters at
+// the end of every run that did not diverge) and summary.json. Everything is written
 // to a temporary directory first and renamed into place at the end, so an
 // interrupted run never leaves results that look complete.
 func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
@@ -70,6 +71,21 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	for _, f := range c.Figures {
 		if err := figure(c, f, outs).Save(filepath.Join(tmp, f.File)); err != nil {
 			return sum, fmt.Errorf("experiment %s: figure %s: %w", c.Name, f.File, err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "checkpoints"), 0o755); err != nil {
+		return sum, err
+	}
+	for _, o := range outs {
+		if f := o.Final(); !f.Result.Diverged {
+			if err := writeJSON(filepath.Join(tmp, "checkpoints", o.Spec.Name+".json"), f.End); err != nil {
+				return sum, err
+			}
+		}
+	}
+	if c.Surface != nil {
+		if err := drawSurfaces(c, outs, tmp); err != nil {
+			return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
 		}
 	}
 	if err := writeJSON(filepath.Join(tmp, "summary.json"), sum); err != nil {
@@ -193,6 +209,14 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 				s.Y = append(s.Y, r.Values[j][k])
 			}
 			panel.Series = append(panel.Series, s)
+			if p.Reference == "2/lr" {
+				ref := plots.Series{Color: colors[i], Dashed: true}
+				for j, it := range r.Iters {
+					ref.X = append(ref.X, float64(it))
+					ref.Y = append(ref.Y, 2/r.Rates[j])
+				}
+				panel.Series = append(panel.Series, ref)
+			}
 		}
 		row.Panels = append(row.Panels, panel)
 	}

@@ -36,8 +36,9 @@ func dlnSGD() Config {
 		Loss:       graph.HalfMSE,
 		Iterations: 100001,
 		Grid:       dlnGrid,
-		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness", "rank"},
+		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness", "rank", "sharpness", "step_cosine"},
 		Rank:       RankSpec{Examples: 400, Threshold: 1e-15, Every: 1},
+		Sharpness:  SharpnessSpec{Every: 1},
 		Runs: []RunSpec{
 			{Name: "baseline", Label: "SGD η=0.25", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.25}},
 			{Name: "decay-10", Label: "SGD η={eta}, decay at 10 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 10000, 4.8), Retry: paperRetry},
@@ -53,7 +54,21 @@ func dlnSGD() Config {
 				{Metric: "rank", Title: "rank of φ(X), threshold 1e-15", YLabel: "rank"},
 				{Metric: "l0", Title: "‖β‖₀ of β = u·v, threshold 1e-50", YLabel: "non-zero coordinates"},
 			},
-		}},
+		}, sharpnessFigure("dln-sgd-sharpness.png", "E1: sharpness and the bouncing direction")},
+	}
+}
+
+// sharpnessFigure shows λ_max of the training-loss Hessian against 2/η(t)
+// and how much of each update points along the top eigenvector.
+func sharpnessFigure(file, title string) FigureSpec {
+	return FigureSpec{
+		File:  file,
+		Title: title,
+		Panels: []PanelSpec{
+			{Metric: "train_loss", Title: "train loss", YLabel: "½·MSE", LogY: true},
+			{Metric: "sharpness", Title: "λ_max of the train-loss Hessian (dashed: 2/η)", YLabel: "sharpness", LogY: true, Reference: "2/lr"},
+			{Metric: "step_cosine", Title: "|cos(update, top eigenvector)|", YLabel: "cosine", YMin: 0, YMax: 1},
+		},
 	}
 }
 
@@ -68,7 +83,8 @@ func dlnGD() Config {
 		Loss:       graph.HalfMSE,
 		Iterations: 100001,
 		Grid:       dlnGrid,
-		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness"},
+		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness", "sharpness", "step_cosine"},
+		Sharpness:  SharpnessSpec{Every: 1},
 		Runs: []RunSpec{
 			{Name: "gd", Label: "GD γ=2", Optimizer: gd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 2}, Palette: "reds"},
 			{Name: "gd-decay-10", Label: "GD γ=3.53, decay at 10 %", Optimizer: gd, Schedule: dlnDecay(3.53, 10000, 4.8), Palette: "reds"},
@@ -85,13 +101,54 @@ func dlnGD() Config {
 				{Metric: "test_loss", Title: "test loss", YLabel: "½·MSE", LogY: true},
 				{Metric: "l0", Title: "‖β‖₀ of β = u·v, threshold 1e-50", YLabel: "non-zero coordinates"},
 			},
+		}, sharpnessFigure("dln-gd-sharpness.png", "E2: sharpness against 2/η (edge of stability) and the bouncing direction")},
+	}
+}
+
+func dlnSurface() Config {
+	gd := Optimizer{Kind: "gd"}
+	return Config{
+		Name: "dln-surface",
+		Description: "E3: diagonal linear network (n=20, d=30, r=3); gradient flow (GD γ=0.03), GD γ=3 and " +
+			"SGD γ=0.6 both divided by 3 at 50 %, and the train and test loss over the plane through w0, w* and the flow's end",
+		Data:       DataSpec{Kind: "sparse_regression", SparseRegression: data.SparseRegression{N: 20, D: 30, R: 3, NTest: 1000, Seed: 0}},
+		Model:      ModelSpec{Kind: "dln", DLNSpec: models.DLNSpec{D: 30, Alpha: 0.1, Init: "const"}},
+		Loss:       graph.HalfMSE,
+		Iterations: 10001,
+		// The notebook records after updates 0…499 and on a log grid, and
+		// prepends the initial point: 567 points, the last after the
+		// final update.
+		Grid:    train.Grid{Kind: "log", T: 10001, First: 500, Points: 200, After: true},
+		Metrics: []string{"train_loss", "test_loss", "l0", "l2_uv"},
+		Runs: []RunSpec{
+			{Name: "flow", Label: "gradient flow (GD γ=0.03)", Optimizer: gd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.03}, Palette: "reds"},
+			{Name: "gd", Label: "GD γ=3, ÷3 at 50 %", Optimizer: gd, Schedule: dlnDecay(3, 5000, 3), Palette: "reds"},
+			{Name: "sgd", Label: "SGD γ=0.6, ÷3 at 50 %", Optimizer: Optimizer{Kind: "sgd", Batch: 1, Seed: 2}, Schedule: dlnDecay(0.6, 5000, 3)},
+		},
+		Figures: []FigureSpec{{
+			File:  "dln-surface-losses.png",
+			Title: "Diagonal linear network: gradient flow, GD and SGD (E3)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", YLabel: "½·MSE", LogY: true},
+				{Metric: "test_loss", Title: "test loss", YLabel: "½·MSE", LogY: true},
+				{Metric: "l0", Title: "‖β‖₀ of β = u·v, threshold 1e-50", YLabel: "non-zero coordinates"},
+			},
 		}},
+		Surface: &SurfaceSpec{
+			Flow:      "flow",
+			Alpha:     Range{Min: -0.5, Max: 2.3, N: 100},
+			Beta:      Range{Min: -0.5, Max: 2.3, N: 100},
+			Clip:      100,
+			Paths:     []SurfacePath{{Run: "gd", Style: "gd"}, {Run: "sgd", Abs: true, Style: "sgd"}},
+			TrainFile: "dln-surface-train.png",
+			TestFile:  "dln-surface-test.png",
+		},
 	}
 }
 
 // registry holds the paper's experiments in the order `sgdlab list`
 // shows them.
-var registry = []func() Config{dlnSGD, dlnGD}
+var registry = []func() Config{dlnSGD, dlnGD, dlnSurface}
 
 // All returns every registered experiment.
 func All() []Config {

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"sgdlab/data"
-	"sgdlab/models"
 	"sgdlab/train"
 )
 
@@ -37,6 +36,9 @@ type Outcome struct {
 type Attempt struct {
 	LR     float64
 	Result train.Result
+	// End holds the parameters where training stopped (the last update,
+	// or the divergence).
+	End Checkpoint
 }
 
 // Final returns the reported attempt.
@@ -93,11 +95,12 @@ func (c Config) trainRun(ctx context.Context, spec RunSpec, trainSet, testSet da
 	out := Outcome{Spec: spec}
 	sched := spec.Schedule
 	for try := 0; ; try++ {
-		res, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, trainSet, testSet, opt)
+		a, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, trainSet, testSet, opt)
 		if err != nil {
 			return out, fmt.Errorf("experiment %s: run %s: %w", c.Name, spec.Name, err)
 		}
-		out.Attempts = append(out.Attempts, Attempt{LR: sched.LR, Result: res})
+		out.Attempts = append(out.Attempts, a)
+		res := a.Result
 		if !res.Diverged {
 			logf(opt.Log, "%s: run %s (η=%g) finished\n", c.Name, spec.Name, sched.LR)
 			return out, nil
@@ -110,30 +113,26 @@ func (c Config) trainRun(ctx context.Context, spec RunSpec, trainSet, testSet da
 	}
 }
 
-func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, trainSet, testSet data.Set, opt Options) (train.Result, error) {
+func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, trainSet, testSet data.Set, opt Options) (Attempt, error) {
+	a := Attempt{LR: spec.LR}
 	sched, err := spec.Schedule()
 	if err != nil {
-		return train.Result{}, err
+		return a, err
 	}
-	m := models.NewDLN(c.Model.D)
-	switch c.Model.Init {
-	case "const":
-		m.InitConst(c.Model.Alpha)
-	case "random":
-		m.InitRandom(c.Model.Alpha, data.NewNumpyRand(c.Model.Seed))
-	}
+	m := c.newModel()
 	evals, err := c.Grid.Iterations()
 	if err != nil {
-		return train.Result{}, err
+		return a, err
 	}
-	metrics, err := c.metrics(m, trainSet, testSet, countBelow(evals, c.Iterations))
+	metrics, steps, err := c.metrics(m, trainSet, testSet, countUpTo(evals, c.Iterations))
 	if err != nil {
-		return train.Result{}, err
+		return a, err
 	}
 	r := train.Run{
 		Model: m, Loss: c.Loss, Data: trainSet,
-		Schedule: sched, Iterations: c.Iterations, Eval: evals, Metrics: metrics,
+		Schedule: sched, Iterations: c.Iterations, Eval: evals, Metrics: metrics, StepMetrics: steps,
 		DivergeAbove: c.DivergeAbove,
+		Snapshots:    c.Surface.snapshots(name),
 	}
 	switch o.Kind {
 	case "sgd":
@@ -144,13 +143,22 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 	if opt.Progress != nil {
 		r.Progress = func(done int) { opt.Progress(name, done, c.Iterations) }
 	}
-	return r.Train(ctx)
+	if a.Result, err = r.Train(ctx); err != nil {
+		return a, err
+	}
+	end := c.Iterations
+	if a.Result.Diverged {
+		end = a.Result.DivergedAt
+	}
+	a.End = newCheckpoint(c, name, end, m)
+	return a, nil
 }
 
-func countBelow(sorted []int, n int) int {
+// countUpTo returns how many evaluation points a run of n updates reaches.
+func countUpTo(sorted []int, n int) int {
 	k := 0
 	for _, v := range sorted {
-		if v < n {
+		if v <= n {
 			k++
 		}
 	}

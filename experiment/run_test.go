@@ -73,7 +73,7 @@ func TestRunWritesTheOutputContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if want := "run,lr0,iteration,lr,train_loss,test_loss,l0,l1,l2_uv,balancedness,rank"; lines[0] != want {
+	if want := "run,lr0,iteration,lr,train_loss,test_loss,l0,l1,l2_uv,balancedness,rank,sharpness,step_cosine"; lines[0] != want {
 		t.Errorf("metrics.csv header %q, want %q", lines[0], want)
 	}
 	if len(lines) != 1+2*48 {
@@ -178,15 +178,19 @@ func TestValidateNamesTheKey(t *testing.T) {
 	}{
 		{func(c *Config) { c.Data.Kind = "mnist" }, `data.kind: unknown "mnist" (allowed: sparse_regression)`},
 		{func(c *Config) { c.Model.D = 10 }, "model.d: 10 does not match data.d 200"},
-		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[7]: unknown "l3" (allowed: train_loss, test_loss, l0, l1, l2_uv, balancedness, rank)`},
+		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: unknown "l3" (allowed: train_loss, test_loss, l0, l1, l2_uv, balancedness, rank, sharpness, step_cosine)`},
 		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, gd)`},
 		{func(c *Config) { c.Runs[0].Optimizer.Batch = 81 }, "runs[0].optimizer.batch: must be in [1, 80], got 81"},
-		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be non-empty and unique, got "baseline"`},
+		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be non-empty, unique and made of [A-Za-z0-9._-] (it names files), got "baseline"`},
+		{func(c *Config) { c.Runs[1].Name = "a/b" }, `runs[1].name: must be non-empty, unique`},
 		{func(c *Config) { c.Runs[0].Schedule.Kind = "cosin" }, `runs[0].schedule: schedule: unknown kind "cosin"`},
 		{func(c *Config) { c.Figures[0].Panels[0].Metric = "accuracy" }, `figures[0].panels[0].metric: "accuracy" is not among`},
 		{func(c *Config) { c.Figures[0].File = "../x.png" }, "figures[0].file: must be a plain file name"},
 		{func(c *Config) { c.Rank.Examples = 2000 }, "rank: need 1 ≤ examples ≤ data.n_test (1000)"},
-		{func(c *Config) { c.Grid.Kind = "log" }, `grid: grid: unknown kind "log"`},
+		{func(c *Config) { c.Grid.Kind = "exp" }, `grid: grid: unknown kind "exp"`},
+		{func(c *Config) { c.Sharpness.Every = 0 }, "sharpness: need every ≥ 1"},
+		{func(c *Config) { c.Figures[1].Panels[1].Reference = "1/lr" }, `figures[1].panels[1].reference: unknown "1/lr" (allowed: 2/lr)`},
+		{func(c *Config) { c.Surface = &SurfaceSpec{Flow: "nope"} }, `surface.flow: "nope" is not a run`},
 	} {
 		c := dlnSGD()
 		tc.edit(&c)

@@ -5,9 +5,14 @@
 //
 //	sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
 //	sgdlab list
+//	sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
 //
 // reproduce runs the named experiments (all of them if none is named) and
-// writes DIR/EXPERIMENT/{config.json, metrics.csv, summary.json, *.png}.
+// writes DIR/EXPERIMENT/{config.json, metrics.csv, summary.json, *.png,
+// checkpoints/RUN.json}. hessian analyses the training-loss Hessian at the
+// checkpoints of a finished experiment: extreme eigenvalues (Lanczos),
+// trace (Hutch++) and spectral density (stochastic Lanczos quadrature),
+// written to DIR/hessian.
 // Exit status: 0 on success, 1 if an experiment failed, 2 for bad usage.
 package main
 
@@ -46,6 +51,7 @@ func main() {
 const usage = `usage:
   sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
   sgdlab list
+  sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "reproduce":
 		return reproduce(ctx, args[1:], stdout, stderr)
+	case "hessian":
+		return hessian(args[1:], stdout, stderr)
 	case "list":
 		for _, c := range experiment.All() {
 			fmt.Fprintf(stdout, "%-10s %s\n", c.Name, c.Description)

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sgdlab/experiment"
+)
+
+const hessianUsage = "usage: sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]\n"
+
+// hessian analyses the training-loss Hessian at the checkpoints of a
+// finished run: top and bottom eigenvalues, trace and spectral density.
+func hessian(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hessian", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	run := fs.String("run", "", "a result directory of sgdlab reproduce (all its checkpoints), or one checkpoint file")
+	opt := experiment.DefaultHessianOptions
+	fs.IntVar(&opt.K, "k", opt.K, "eigenvalues at each end of the spectrum")
+	fs.IntVar(&opt.Examples, "examples", 0, "training points the loss is taken over (0: all)")
+	out := fs.String("out", "", "output directory (default: DIR/hessian)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, hessianUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if *run == "" || fs.NArg() > 0 || opt.K < 1 || opt.Examples < 0 {
+		fs.Usage()
+		return errUsage
+	}
+	paths := []string{*run}
+	dir := filepath.Dir(filepath.Dir(*run))
+	if st, err := os.Stat(*run); err != nil {
+		fmt.Fprintf(stderr, "sgdlab: %v\n", err)
+		return errUsage
+	} else if st.IsDir() {
+		dir = *run
+		if paths, err = experiment.CheckpointPaths(*run); err != nil {
+			fmt.Fprintf(stderr, "sgdlab: %v\n", err)
+			return errUsage
+		}
+	}
+	if *out == "" {
+		*out = filepath.Join(dir, "hessian")
+	}
+	for _, p := range paths {
+		cp, err := experiment.LoadCheckpoint(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "sgdlab: %v\n", err)
+			return errUsage
+		}
+		rep, err := experiment.AnalyseHessian(cp, opt)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if err := experiment.WriteHessian(*out, rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s/%s at iteration %d (%d parameters, loss on %d points %.4g): λ_max %.6g, λ_min %.6g, trace ≈ %.6g\n",
+			rep.Experiment, rep.Run, rep.Iteration, rep.Params, rep.Examples, rep.Loss, rep.Top[0], rep.Bottom[0], rep.Trace)
+		fmt.Fprintf(stdout, "  top %s; HVP check: symmetry %.1e, central differences %.1e\n", fmtValues(rep.Top), rep.Check.Symmetry, rep.Check.FiniteDifference)
+	}
+	fmt.Fprintf(stdout, "written to %s\n", *out)
+	return nil
+}
+
+func fmtValues(vs []float64) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = fmt.Sprintf("%.4g", v)
+	}
+	return strings.Join(s, " ")
+}
