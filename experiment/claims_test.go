@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"sgdlab/train"
 )
 
 // relClose reports whether got agrees with want to tol relative.
@@ -246,5 +248,61 @@ func TestC2NoiseIsNeeded(t *testing.T) {
 	}
 	if survived < 3 {
 		t.Fatalf("only %d of 6 SGD seeds survived η=0.26", survived)
+	}
+}
+
+// TestE3ReproducesAuthors checks spec C0 for E3: gradient flow and SGD
+// (seed 2) after the last update, to the 7 digits the authors print.
+func TestE3ReproducesAuthors(t *testing.T) {
+	c := dlnSurface()
+	c.Surface, c.Figures = nil, nil
+	outs := trainOrFatal(t, c)
+	for _, tc := range []struct {
+		run         int
+		train, test float64
+	}{
+		{0, 4.902335e-6, 1.490959e-2},
+		{2, 3.872967e-8, 3.982128e-8},
+	} {
+		o := outs[tc.run]
+		if it := o.Final().Result.Iters; it[len(it)-1] != 10001 {
+			t.Fatalf("%s: last record at %d, want 10001 (after the last update)", o.Spec.Name, it[len(it)-1])
+		}
+		if got := final(t, o, "train_loss"); !relClose(got, tc.train, 1e-6) {
+			t.Errorf("%s: train loss %.7g, authors %.7g", o.Spec.Name, got, tc.train)
+		}
+		if got := final(t, o, "test_loss"); !relClose(got, tc.test, 1e-6) {
+			t.Errorf("%s: test loss %.7g, authors %.7g", o.Spec.Name, got, tc.test)
+		}
+	}
+}
+
+// TestE2EdgeOfStability checks what the sharpness does on E2: GD with
+// γ = 2 converges to a point whose sharpness sits just below 2/γ, and GD
+// with γ = 3.53, while its loss bounces, has a sharpness that oscillates
+// across 2/η, staying within a factor 2 of it.
+func TestE2EdgeOfStability(t *testing.T) {
+	c := dlnGD()
+	c.Runs = []RunSpec{c.Runs[0], c.Runs[3]}
+	c.Iterations, c.Grid = 12001, train.Grid{Kind: "every", T: 12001, Every: 100}
+	c.Metrics = []string{"train_loss", "sharpness"}
+	c.Figures = nil
+	outs := trainOrFatal(t, c)
+	if s := final(t, outs[0], "sharpness"); s > 2/2.0 || s < 0.95*2/2.0 {
+		t.Errorf("GD γ=2: final sharpness %.6g, want in [0.95, 1]·2/γ = [0.95, 1]", s)
+	}
+	r := outs[1].Final().Result
+	k := slices.Index(r.Names, "sharpness")
+	var s []float64
+	for j, it := range r.Iters {
+		if it >= 2000 && it < 10000 {
+			s = append(s, r.Values[j][k])
+		}
+	}
+	thr := 2 / 3.53
+	med, lo := median(s), slices.Min(s)
+	t.Logf("GD γ=3.53, iterations 2k–10k: sharpness median %.4g, min %.4g, max %.4g; 2/η = %.4g", med, lo, slices.Max(s), thr)
+	if med < thr || med > 2*thr || lo > thr {
+		t.Errorf("GD γ=3.53: sharpness median %.4g and min %.4g, want the median in [1, 2]·2/η and the minimum below 2/η = %.4g", med, lo, thr)
 	}
 }

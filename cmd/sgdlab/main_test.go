@@ -47,6 +47,9 @@ func TestBadInputExitsWithUsage(t *testing.T) {
 		{"reproduce -bogus", []string{"flag provided but not defined: -bogus", "usage: sgdlab reproduce"}},
 		{"reproduce dln-sgd -out", []string{"flag needs an argument: -out", "usage: sgdlab reproduce"}},
 		{"frobnicate", []string{`unknown command "frobnicate"`, "usage:"}},
+		{"hessian", []string{"usage: sgdlab hessian -run"}},
+		{"hessian -run /nonexistent/dir", []string{"/nonexistent/dir", "no such file"}},
+		{"hessian -run . -k 0", []string{"usage: sgdlab hessian"}},
 		{"", []string{"usage:"}},
 	} {
 		code, _, stderr := runMain(t, tc.args)
@@ -93,5 +96,17 @@ func TestReproduceQuickWritesResults(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "dln-gd: 5 runs") {
 		t.Errorf("stdout %q lacks the run count", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"hessian", "-run", filepath.Join(dir, "dln-gd"), "-k", "2"}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	for _, f := range []string{"gd.json", "gd-density.png", "sgd-decay-50.json"} {
+		if _, err := os.Stat(filepath.Join(dir, "dln-gd", "hessian", f)); err != nil {
+			t.Errorf("hessian: %v", err)
+		}
+	}
+	if !strings.Contains(out.String(), "dln-gd/gd at iteration 10001") || !strings.Contains(out.String(), "λ_max") {
+		t.Errorf("hessian stdout %q", out.String())
 	}
 }

@@ -1,0 +1,93 @@
+package experiment
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"sgdlab/graph"
+	"sgdlab/train"
+)
+
+// TestCheckpointAndHessian runs a small experiment, reloads the
+// checkpoint of a run and analyses its Hessian: the parameters come back
+// exactly, and λ_max agrees with the sharpness logged after the last
+// update on the same data.
+func TestCheckpointAndHessian(t *testing.T) {
+	c := small()
+	c.Runs = c.Runs[:1]
+	// Evaluate at 0 and after the last update, where the checkpoint is.
+	c.Grid = train.Grid{Kind: "every", T: c.Iterations + 1, Every: c.Iterations}
+	out := t.TempDir()
+	if _, err := Run(context.Background(), c, Options{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(out, c.Name)
+	paths, err := CheckpointPaths(dir)
+	if err != nil || len(paths) != 1 {
+		t.Fatalf("checkpoints %v (%v), want one", paths, err)
+	}
+	cp, err := LoadCheckpoint(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Run != "baseline" || cp.Iteration != c.Iterations {
+		t.Errorf("checkpoint of %s at %d, want baseline at %d", cp.Run, cp.Iteration, c.Iterations)
+	}
+	m, err := cp.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := Train(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := outs[0].Final().End
+	if got := graph.Flatten(m.Params()); !slices.Equal(got, append(slices.Clone(want.Params[0].Values), want.Params[1].Values...)) {
+		t.Error("reloaded parameters differ from the end of the run")
+	}
+	rep, err := AnalyseHessian(cp, HessianOptions{K: 3, Steps: 60, Matvecs: 30, Probes: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := final(t, outs[0], "sharpness")
+	if math.Abs(rep.Top[0]-logged) > 1e-8*logged {
+		t.Errorf("λ_max %.12g from the checkpoint, %.12g logged during training", rep.Top[0], logged)
+	}
+	if !(rep.Top[0] >= rep.Top[1] && rep.Top[1] >= rep.Top[2] && rep.Bottom[0] <= rep.Bottom[1]) {
+		t.Errorf("eigenvalues out of order: top %v, bottom %v", rep.Top, rep.Bottom)
+	}
+	if rep.Check.Symmetry > 1e-12 || rep.Check.FiniteDifference > 1e-6 {
+		t.Errorf("HVP check at the checkpoint: %+v", rep.Check)
+	}
+	hdir := filepath.Join(dir, "hessian")
+	if err := WriteHessian(hdir, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"baseline.json", "baseline-density.png"} {
+		if _, err := os.Stat(filepath.Join(hdir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestLoadCheckpointErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"experiment": "x", "params": [`), 0o644)
+	if _, err := LoadCheckpoint(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("truncated checkpoint: %v, want an error naming the file", err)
+	}
+	cp := newCheckpoint(small(), "r", 1, small().newModel())
+	cp.Params[1].Shape = []int{7}
+	if _, err := cp.Model(); err == nil || !strings.Contains(err.Error(), `params[1] is "v" [7]`) {
+		t.Errorf("wrong shape: %v", err)
+	}
+	if _, err := CheckpointPaths(dir); err == nil {
+		t.Error("a directory without checkpoints gave no error")
+	}
+}
