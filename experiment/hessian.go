@@ -132,8 +132,12 @@ func densityFigure(rep HessianReport) plots.Row {
 	}
 	s := plots.Series{Label: fmt.Sprintf("stochastic Lanczos quadrature, σ = %.3g", sigma), X: grid, Y: rep.Density.Smooth(grid, sigma)}
 	var marks []plots.Mark
-	for _, v := range rep.Top {
-		marks = append(marks, plots.Mark{X: v})
+	for i, v := range rep.Top {
+		m := plots.Mark{X: v}
+		if i == 0 {
+			m.Label = fmt.Sprintf("top %d eigenvalues (Lanczos)", len(rep.Top))
+		}
+		marks = append(marks, m)
 	}
 	return plots.Row{
 		Title: fmt.Sprintf("Hessian spectrum of %s/%s at iteration %d (trace %.4g, λ_max %.4g)", rep.Experiment, rep.Run, rep.Iteration, rep.Trace, hi),
