@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"sgdlab/data"
@@ -58,7 +59,7 @@ func Lookup(name string) (Workload, error) {
 	for _, w := range All() {
 		names = append(names, w.Name)
 	}
-	return Workload{}, fmt.Errorf("unknown workload %q (valid: %v)", name, names)
+	return Workload{}, fmt.Errorf("unknown workload %q (valid: %s)", name, strings.Join(names, ", "))
 }
 
 // sgdSteps returns a function performing n SGD steps of prog on s with a

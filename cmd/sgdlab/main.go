@@ -5,9 +5,12 @@
 //
 //	sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
 //	sgdlab list
+//	sgdlab bench [WORKLOAD...] [-time D] [-json]
 //
 // reproduce runs the named experiments (all of them if none is named) and
 // writes DIR/EXPERIMENT/{config.json, metrics.csv, summary.json, *.png}.
+// bench times the speed workloads of package bench and prints time and
+// heap allocations per step or run.
 // Exit status: 0 on success, 1 if an experiment failed, 2 for bad usage.
 package main
 
@@ -46,6 +49,7 @@ func main() {
 const usage = `usage:
   sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
   sgdlab list
+  sgdlab bench [WORKLOAD...] [-time D] [-json]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "reproduce":
 		return reproduce(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "list":
 		for _, c := range experiment.All() {
 			fmt.Fprintf(stdout, "%-10s %s\n", c.Name, c.Description)
