@@ -29,7 +29,7 @@ const (
 func gemm[T float](tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) func() {
 	g := &gemmCall[T]{tA: tA, tB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 	bm, bn := blocks(m), blocks(n)
-	if bm*bn < minParBlocks || runtime.GOMAXPROCS(0) == 1 {
+	if bm*bn < minParBlocks {
 		return g.serial
 	}
 	g.bn = bn
@@ -60,12 +60,19 @@ func (g *gemmCall[T]) serial() {
 }
 
 // parallel zeroes C, as gonum does for beta 0, then computes its blocks on
-// the pool and on the calling goroutine.
+// the pool and on the calling goroutine; with one thread, on the calling
+// goroutine alone (gonum would still start a goroutine per block).
 func (g *gemmCall[T]) parallel() {
-	startPool()
 	for i := 0; i < g.m; i++ {
 		clear(g.c[i*g.ldc : i*g.ldc+g.n])
 	}
+	if runtime.GOMAXPROCS(0) == 1 {
+		for blk := 0; blk < g.nblk; blk++ {
+			g.block(blk)
+		}
+		return
+	}
+	startPool()
 	g.wg.Add(g.nblk)
 	for blk := 0; blk < g.nblk; blk++ {
 		select {

@@ -126,18 +126,32 @@ func (e *executor) add(n *Node, cs []*Node, in []int, pos int) error {
 	return nil
 }
 
-// generic runs n through Gorgonia: UsePreallocDo into a buffer of n's
-// shape when the operation supports it (falling back to Do if it refuses
-// that buffer), Op.Do otherwise. The value may change from run to run.
+// generic runs n through Gorgonia: UsePreallocDo into n's output buffer
+// when the operation supports it (falling back to Do if it refuses that
+// buffer), Op.Do otherwise. Op.Do allocates its result on every run; for
+// float nodes the result is copied into the node's own buffer, so the
+// value stays fixed and the operations downstream keep their native
+// kernels. Among the operations of sgdlab's blocks and losses none takes
+// this path; others (sqrt, cube, slices, concatenations, convolutions, …)
+// do, and then cost Gorgonia's allocations.
 func (e *executor) generic(n *Node, in []int, pos int) {
 	op := n.Op()
-	e.fixed[pos] = false
 	e.fallbacks = append(e.fallbacks, fmt.Sprintf("%T %v", op, op))
 	args := make([]gorgonia.Value, len(in))
-	var prealloc gorgonia.Value
+	var out gorgonia.Value
+	var keep func(v gorgonia.Value) error
+	switch n.Dtype() {
+	case tensor.Float64:
+		out, keep = keeper[float64](n.Shape())
+	case tensor.Float32:
+		out, keep = keeper[float32](n.Shape())
+	default:
+		e.fixed[pos] = false
+	}
 	pd, canPrealloc := op.(gorgonia.UsePreallocDoer)
-	if canPrealloc && !n.Shape().IsScalar() && (n.Dtype() == tensor.Float64 || n.Dtype() == tensor.Float32) {
-		prealloc = tensor.New(tensor.Of(n.Dtype()), tensor.WithShape(n.Shape().Clone()...))
+	canPrealloc = canPrealloc && out != nil && !n.Shape().IsScalar()
+	if out != nil {
+		e.vals[pos] = out
 	}
 	e.steps = append(e.steps, func() error {
 		for j, k := range in {
@@ -145,17 +159,52 @@ func (e *executor) generic(n *Node, in []int, pos int) {
 		}
 		var v gorgonia.Value
 		var err error
-		if prealloc != nil {
-			v, err = pd.UsePreallocDo(prealloc, args...)
-		}
-		if prealloc == nil || err != nil {
-			if v, err = op.Do(args...); err != nil {
-				return fmt.Errorf("graph: running %v: %w", op, err)
+		if canPrealloc {
+			if v, err = pd.UsePreallocDo(out, args...); err == nil && v == out {
+				return nil
 			}
 		}
-		e.vals[pos] = v
+		if v, err = op.Do(args...); err != nil {
+			return fmt.Errorf("graph: running %v: %w", op, err)
+		}
+		if keep == nil {
+			e.vals[pos] = v
+			return nil
+		}
+		if err := keep(v); err != nil {
+			return fmt.Errorf("graph: result of %v: %w", op, err)
+		}
 		return nil
 	})
+}
+
+// keeper allocates the fixed output of a generic node of shape sh and
+// returns the function that copies a result of Gorgonia's into it.
+func keeper[T float](sh tensor.Shape) (gorgonia.Value, func(gorgonia.Value) error) {
+	out, os, o := newOut[T](sh)
+	return out, func(v gorgonia.Value) error {
+		s, d, ok := memOf[T](v)
+		if !ok {
+			if t, isDense := v.(*tensor.Dense); isDense && t.IsMaterializable() {
+				s, d, ok = memOf[T](t.Materialize())
+			}
+		}
+		switch {
+		case !ok:
+			return fmt.Errorf("unexpected value %T of shape %v", v, v.Shape())
+		case os != nil && s != nil:
+			*os = *s
+		case os != nil && len(d) == 1:
+			*os = d[0]
+		case o != nil && s != nil && len(o) == 1:
+			o[0] = *s
+		case o != nil && len(d) == len(o):
+			copy(o, d)
+		default:
+			return fmt.Errorf("value of shape %v for a node of shape %v", v.Shape(), sh)
+		}
+		return nil
+	}
 }
 
 // sizeOf evaluates Gorgonia's SizeOf nodes once: their value depends only

@@ -328,6 +328,10 @@ func elemUnary[T float](sh tensor.Shape, name string, ops []operand[T]) (gorgoni
 			return v, func() { *os = -*x }, true
 		case "square":
 			return v, func() { *os = *x * *x }, true
+		case "softplus":
+			return v, func() { *os = softplus(*x) }, true
+		case "sigmoid":
+			return v, func() { *os = sigmoid(*x) }, true
 		}
 		return nil, nil, false
 	}
@@ -380,6 +384,18 @@ func elemUnary[T float](sh tensor.Shape, name string, ops []operand[T]) (gorgoni
 				o64[i] = math.Log(x64[i])
 			}
 		}, true
+	case "softplus":
+		return v, func() {
+			for i := range o {
+				o[i] = softplus(x[i])
+			}
+		}, true
+	case "sigmoid":
+		return v, func() {
+			for i := range o {
+				o[i] = sigmoid(x[i])
+			}
+		}, true
 	case "tanh":
 		if f32 {
 			o32, x32 := any(o).([]float32), any(x).([]float32)
@@ -397,6 +413,49 @@ func elemUnary[T float](sh tensor.Shape, name string, ops []operand[T]) (gorgoni
 		}, true
 	}
 	return nil, nil, false
+}
+
+// softplus is Gorgonia's _softplusf64 / _softplusf32 (math.go), which
+// its tensor and scalar paths both apply.
+func softplus[T float](x T) T {
+	if _, f32 := any(x).(float32); f32 {
+		switch {
+		case x < -103:
+			return 0
+		case x > 14:
+			return x
+		}
+		return T(float32(math.Log1p(math.Exp(float64(x)))))
+	}
+	switch {
+	case x < -708:
+		return 0
+	case x > 16:
+		return x
+	}
+	return T(math.Log1p(math.Exp(float64(x))))
+}
+
+// sigmoid is Gorgonia's _sigmoidf64 / _sigmoidf32 of math_nooptim.go;
+// Gorgonia built with its fastmath tag differs, which the TapeMachine test
+// would report.
+func sigmoid[T float](x T) T {
+	if _, f32 := any(x).(float32); f32 {
+		switch {
+		case x < -88:
+			return 0
+		case x > 15:
+			return 1
+		}
+		return T(float32(1.0 / (1.0 + math.Exp(float64(-float32(x))))))
+	}
+	switch {
+	case x < -709:
+		return 0
+	case x > 19:
+		return 1
+	}
+	return T(1.0 / (1.0 + math.Exp(-float64(x))))
 }
 
 // parseAxes reads the axes of a reduction's String, e.g. "[0 1]".
