@@ -9,7 +9,13 @@
 #   bash bench/compare.sh dln e1     # some rows: dln, e1, tiny, mlp
 #
 # SGDLAB_PEERS overrides the peer directory, SGDLAB_BENCH_TIME the minimum
-# time of each sgdlab measurement (default 2s).
+# time of each sgdlab measurement (default 2s), and SGDLAB_TAGS=openblas
+# builds sgdlab with OpenBLAS (needs cgo and libopenblas-dev).
+#
+# The peers' speed depends on the system BLAS: python3-torch alone comes
+# with Debian's reference BLAS (BLAS_INFO=generic), about 15 times slower
+# on the MLP row than with libopenblas0 installed. The script prints the
+# BLAS numpy and PyTorch load; compare against OpenBLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +32,8 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/sgdlab" ./cmd/sgdlab
+go build -tags "${SGDLAB_TAGS:-}" -o "$tmp/sgdlab" ./cmd/sgdlab
+echo "peer BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown); sgdlab tags: ${SGDLAB_TAGS:-none}" >&2
 
 # Some machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for old
 # OpenBLAS builds; they slow a current numpy (and PyTorch's BLAS), so they
@@ -53,7 +60,9 @@ for row in "${rows[@]}"; do
 		;;
 	mlp)
 		peer torch_bench.py mlp >"$tmp/mlp.peer"
-		ours mlp mlp-1thread >"$tmp/mlp.ours"
+		ours mlp >"$tmp/mlp.ours"
+		# OpenBLAS (SGDLAB_TAGS=openblas) runs its own threads.
+		OPENBLAS_NUM_THREADS=1 ours mlp-1thread >>"$tmp/mlp.ours"
 		;;
 	*)
 		echo "compare.sh: unknown row $row (rows: dln e1 tiny mlp)" >&2

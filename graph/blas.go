@@ -9,8 +9,19 @@ import (
 )
 
 // blasImpl is the BLAS of the native kernels. It must be the one tensor
-// uses (gonum's, tensor's default) for results to match the TapeMachine's.
-var blasImpl gonum.Implementation
+// uses for results to match the TapeMachine's: gonum's pure-Go BLAS
+// (tensor's default), or OpenBLAS in a build with the openblas tag, which
+// installs it in both (blas_openblas.go).
+var blasImpl blasFloat = gonum.Implementation{}
+
+// blocked reports whether blasImpl is gonum's, whose large products gemm
+// splits itself; OpenBLAS runs its own threads.
+var blocked = true
+
+type blasFloat interface {
+	blas.Float32
+	blas.Float64
+}
 
 // Gonum's Dgemm and Sgemm compute large products in 64×64 blocks of C, one
 // goroutine per block, each block folding its k range in 64-wide slices;
@@ -29,7 +40,7 @@ const (
 func gemm[T float](tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) func() {
 	g := &gemmCall[T]{tA: tA, tB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 	bm, bn := blocks(m), blocks(n)
-	if bm*bn < minParBlocks {
+	if bm*bn < minParBlocks || !blocked {
 		return g.serial
 	}
 	g.bn = bn
@@ -49,7 +60,8 @@ type gemmCall[T float] struct {
 	wg       sync.WaitGroup
 }
 
-// serial is gonum's own call: its product is too small to split.
+// serial is a single BLAS call: the product is too small to split, or the
+// BLAS is OpenBLAS.
 func (g *gemmCall[T]) serial() {
 	switch a := any(g.a).(type) {
 	case []float64:
