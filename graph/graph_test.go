@@ -187,39 +187,6 @@ func TestSoftmaxCEIsStableForLargeLogits(t *testing.T) {
 	}
 }
 
-func TestExecutorMatchesTapeMachine(t *testing.T) {
-	for _, block := range []string{"matvec", "hadamard", "relu", "tanh"} {
-		r := rand.New(rand.NewPCG(3, 4))
-		m := newTestNet(block, 5, 7, 1, r)
-		p, err := Compile(m, MSE, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, y := batchFor(MSE, 4, 5, 1, r)
-		loss, err := p.Run(x, y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm := gorgonia.NewTapeMachine(p.loss.Graph())
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		vm.Close()
-		if want := scalar(p.loss.Value()); loss != want {
-			t.Errorf("%s: loss %v, TapeMachine %v", block, loss, want)
-		}
-		for i, g := range p.grads {
-			got, want := p.exec.value(g).Data().([]float64), g.Value().Data().([]float64)
-			for j := range want {
-				if got[j] != want[j] {
-					t.Errorf("%s: gradient %d[%d] = %v, TapeMachine %v", block, i, j, got[j], want[j])
-					break
-				}
-			}
-		}
-	}
-}
-
 func TestCompileErrors(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	m := newTestNet("relu", 3, 4, 1, r)

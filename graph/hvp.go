@@ -119,11 +119,11 @@ func (h *HVP) SetData(x, y []float64) error {
 		return fmt.Errorf("graph: HVP data of %d inputs and %d targets, want %d×%d and %d×%d",
 			len(x), len(y), h.grad.batch, h.grad.inLen, h.grad.batch, h.grad.outLen)
 	}
-	fill(h.x, x)
-	fill(h.grad.x, x)
+	fillNode(h.x, x)
+	fillNode(h.grad.x, x)
 	if y != nil {
-		fill(h.y, y)
-		fill(h.grad.y, y)
+		fillNode(h.y, y)
+		fillNode(h.grad.y, y)
 	}
 	return nil
 }
@@ -136,7 +136,7 @@ func (h *HVP) Apply(dst, v []float64) error {
 	}
 	off := 0
 	for i, q := range h.params {
-		fill(h.dirs[i], v[off:off+q.Len()])
+		fillNode(h.dirs[i], v[off:off+q.Len()])
 		off += q.Len()
 	}
 	if err := h.exec.run(); err != nil {
@@ -245,3 +245,10 @@ func dot(a, b []float64) float64 {
 }
 
 func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
+
+// fillNode copies src into the value bound to the input node n.
+func fillNode(n *Node, src []float64) {
+	d64, _ := n.Value().Data().([]float64)
+	d32, _ := n.Value().Data().([]float32)
+	fill(d64, d32, src)
+}

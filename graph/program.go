@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 
 	"gorgonia.org/gorgonia"
 )
@@ -18,6 +19,15 @@ type Program struct {
 	loss   *Node
 	grads  []*Node
 	exec   *executor
+	// The memory behind the inputs, the parameters and the gradients,
+	// resolved once so that a training step does not box slices into
+	// interfaces (tensor's Data allocates on every call). A gradient
+	// whose value is not fixed (computed by a generic Gorgonia operation)
+	// has a nil entry and is read at every Descend.
+	x64, y64 []float64
+	x32, y32 []float32
+	w64, g64 [][]float64
+	w32, g32 [][]float32
 }
 
 // Compile builds the program that evaluates loss and the gradients with
@@ -98,7 +108,36 @@ func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) 
 	if p.exec, err = newExecutor(s.g, targets); err != nil {
 		return nil, err
 	}
+	p.bind()
 	return p, nil
+}
+
+// bind resolves the memory of the inputs, parameters and gradients.
+func (p *Program) bind() {
+	switch x := p.x.Value().Data().(type) {
+	case []float64:
+		p.x64, p.y64 = x, p.y.Value().Data().([]float64)
+	case []float32:
+		p.x32, p.y32 = x, p.y.Value().Data().([]float32)
+	}
+	for i, q := range p.params {
+		switch w := q.value.Data().(type) {
+		case []float64:
+			p.w64 = append(p.w64, w)
+			var g []float64
+			if p.grads != nil {
+				g = p.exec.float64s(p.grads[i])
+			}
+			p.g64 = append(p.g64, g)
+		case []float32:
+			p.w32 = append(p.w32, w)
+			var g []float32
+			if p.grads != nil {
+				g = p.exec.float32s(p.grads[i])
+			}
+			p.g32 = append(p.g32, g)
+		}
+	}
 }
 
 // Batch returns the number of examples per call of Run.
@@ -114,12 +153,12 @@ func (p *Program) Run(x, y []float64) (float64, error) {
 	if len(x) != p.batch*p.inLen {
 		return 0, fmt.Errorf("graph: batch of %d inputs, want %d×%d", len(x), p.batch, p.inLen)
 	}
-	fill(p.x, x)
+	fill(p.x64, p.x32, x)
 	if y != nil {
 		if len(y) != p.batch*p.outLen {
 			return 0, fmt.Errorf("graph: batch of %d targets, want %d×%d", len(y), p.batch, p.outLen)
 		}
-		fill(p.y, y)
+		fill(p.y64, p.y32, y)
 	}
 	if err := p.exec.run(); err != nil {
 		return 0, err
@@ -143,33 +182,37 @@ func (p *Program) Gradient(dst []float64) {
 }
 
 // Descend applies the SGD update θ ← θ − lr·∇L of the last Run to every
-// parameter, in the parameters' own type.
+// parameter, in the parameters' own type. It allocates nothing.
 func (p *Program) Descend(lr float64) {
-	for i, q := range p.params {
-		switch w := q.value.Data().(type) {
-		case []float64:
-			g := p.exec.value(p.grads[i]).Data().([]float64)
-			for j := range w {
-				w[j] -= lr * g[j]
-			}
-		case []float32:
-			g := p.exec.value(p.grads[i]).Data().([]float32)
-			l := float32(lr)
-			for j := range w {
-				w[j] -= l * g[j]
-			}
+	for i, w := range p.w64 {
+		g := p.g64[i]
+		if g == nil {
+			g = p.exec.value(p.grads[i]).Data().([]float64)
+		}
+		for j := range w {
+			w[j] -= lr * g[j]
+		}
+	}
+	l := float32(lr)
+	for i, w := range p.w32 {
+		g := p.g32[i]
+		if g == nil {
+			g = p.exec.value(p.grads[i]).Data().([]float32)
+		}
+		for j := range w {
+			w[j] -= l * g[j]
 		}
 	}
 }
 
-func fill(n *Node, src []float64) {
-	switch d := n.Value().Data().(type) {
-	case []float64:
-		copy(d, src)
-	case []float32:
-		for i, v := range src {
-			d[i] = float32(v)
-		}
+// fill copies src into the memory of an input, converting to its type.
+func fill(d64 []float64, d32 []float32, src []float64) {
+	if d64 != nil {
+		copy(d64, src)
+		return
+	}
+	for i, v := range src {
+		d32[i] = float32(v)
 	}
 }
 
@@ -189,6 +232,13 @@ func read(dst []float64, v gorgonia.Value) {
 }
 
 func scalar(v gorgonia.Value) float64 {
+	// Gorgonia's scalars first: Data would box the number.
+	switch x := v.(type) {
+	case *gorgonia.F64:
+		return float64(*x)
+	case *gorgonia.F32:
+		return float64(*x)
+	}
 	switch d := v.Data().(type) {
 	case float64:
 		return d
@@ -200,4 +250,58 @@ func scalar(v gorgonia.Value) float64 {
 		return float64(d[0])
 	}
 	panic(fmt.Sprintf("graph: loss value of type %T", v.Data()))
+}
+
+// CheckTapeMachine runs the program on the examples x and targets y (as
+// Run does), then evaluates the same graph with Gorgonia's reference
+// TapeMachine, and reports the first loss, output or gradient value that
+// is not bit-identical between the two. It verifies the executor on a new
+// model or operation; nil means identical.
+func (p *Program) CheckTapeMachine(x, y []float64) error {
+	loss, err := p.Run(x, y)
+	if err != nil {
+		return err
+	}
+	// TraceExec binds a copy of every value to its node: without it a
+	// node's value may be overwritten by a later in-place operation.
+	vm := gorgonia.NewTapeMachine(p.loss.Graph(), gorgonia.TraceExec())
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return fmt.Errorf("graph: TapeMachine: %w", err)
+	}
+	if want := scalar(p.loss.Value()); math.Float64bits(loss) != math.Float64bits(want) {
+		return fmt.Errorf("graph: loss %v, TapeMachine %v", loss, want)
+	}
+	nodes := append([]*Node{p.out}, p.grads...)
+	for i, n := range nodes {
+		got, want := flat(p.exec.value(n)), flat(n.Value())
+		if len(got) != len(want) {
+			return fmt.Errorf("graph: %s has %d values, TapeMachine %d", describe(i, p), len(got), len(want))
+		}
+		for j := range want {
+			if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
+				return fmt.Errorf("graph: %s[%d] = %v, TapeMachine %v", describe(i, p), j, got[j], want[j])
+			}
+		}
+	}
+	return nil
+}
+
+// describe names node i of CheckTapeMachine's list.
+func describe(i int, p *Program) string {
+	if i == 0 {
+		return "output"
+	}
+	return fmt.Sprintf("gradient of %q", p.params[i-1].name)
+}
+
+// flat returns the values of v as float64s (exactly, for float32).
+func flat(v gorgonia.Value) []float64 {
+	switch x := v.(type) {
+	case *gorgonia.F64, *gorgonia.F32:
+		return []float64{scalar(x)}
+	}
+	out := make([]float64, v.Shape().TotalSize())
+	read(out, v)
+	return out
 }

@@ -259,3 +259,57 @@ func TestHutchPPOnDLNHessian(t *testing.T) {
 		t.Errorf("median relative error of Hutch++ with 30 HVPs %.3g > 5 %%", med)
 	}
 }
+
+// TestDLNMatchesTapeMachine trains the E1-shaped DLN for a few SGD steps
+// (batch 1 and a mini-batch) and demands every loss, output and gradient
+// bit-identical to Gorgonia's TapeMachine.
+func TestDLNMatchesTapeMachine(t *testing.T) {
+	for _, batch := range []int{1, 80} {
+		r := rand.New(rand.NewPCG(1, uint64(batch)))
+		m := NewDLN(200)
+		m.InitRandom(0.1, r)
+		p, err := graph.Compile(m, graph.HalfMSE, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float64, batch*200)
+		y := make([]float64, batch)
+		for step := 0; step < 5; step++ {
+			for i := range x {
+				x[i] = r.NormFloat64()
+			}
+			for i := range y {
+				y[i] = r.NormFloat64()
+			}
+			if err := p.CheckTapeMachine(x, y); err != nil {
+				t.Fatalf("batch %d, step %d: %v", batch, step, err)
+			}
+			p.Descend(0.1)
+		}
+	}
+}
+
+// TestDLNStepAllocatesNothing: an E1 SGD step (Program.Run and Descend,
+// d = 200, batch 1) must not allocate once the program is compiled.
+func TestDLNStepAllocatesNothing(t *testing.T) {
+	m := NewDLN(200)
+	m.InitConst(0.1)
+	p, err := graph.Compile(m, graph.HalfMSE, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, 200)
+	for i := range x {
+		x[i] = float64(i%5) - 2
+	}
+	y := []float64{0.5}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := p.Run(x, y); err != nil {
+			t.Fatal(err)
+		}
+		p.Descend(1e-4)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per DLN SGD step, want 0", allocs)
+	}
+}

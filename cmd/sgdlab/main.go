@@ -6,13 +6,15 @@
 //	sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
 //	sgdlab list
 //	sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
+//	sgdlab bench [WORKLOAD...] [-time D] [-json]
 //
 // reproduce runs the named experiments (all of them if none is named) and
 // writes DIR/EXPERIMENT/{config.json, metrics.csv, summary.json, *.png,
 // checkpoints/RUN.json}. hessian analyses the training-loss Hessian at the
 // checkpoints of a finished experiment: extreme eigenvalues (Lanczos),
 // trace (Hutch++) and spectral density (stochastic Lanczos quadrature),
-// written to DIR/hessian.
+// written to DIR/hessian. bench times the speed workloads of package bench
+// and prints time and heap allocations per step or run.
 // Exit status: 0 on success, 1 if an experiment failed, 2 for bad usage.
 package main
 
@@ -52,6 +54,7 @@ const usage = `usage:
   sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
   sgdlab list
   sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
+  sgdlab bench [WORKLOAD...] [-time D] [-json]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return reproduce(ctx, args[1:], stdout, stderr)
 	case "hessian":
 		return hessian(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "list":
 		for _, c := range experiment.All() {
 			fmt.Fprintf(stdout, "%-10s %s\n", c.Name, c.Description)

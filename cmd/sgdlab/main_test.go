@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -46,6 +47,8 @@ func TestBadInputExitsWithUsage(t *testing.T) {
 		{"reproduce dln-sdg", []string{`unknown experiment "dln-sdg"`, "valid: dln-sgd, dln-gd"}},
 		{"reproduce -bogus", []string{"flag provided but not defined: -bogus", "usage: sgdlab reproduce"}},
 		{"reproduce dln-sgd -out", []string{"flag needs an argument: -out", "usage: sgdlab reproduce"}},
+		{"bench resnet", []string{`unknown workload "resnet"`, "valid: dln-step, e1"}},
+		{"bench -time", []string{"flag needs an argument: -time", "usage: sgdlab bench"}},
 		{"frobnicate", []string{`unknown command "frobnicate"`, "usage:"}},
 		{"hessian", []string{"usage: sgdlab hessian -run"}},
 		{"hessian -run /nonexistent/dir", []string{"/nonexistent/dir", "no such file"}},
@@ -108,5 +111,35 @@ func TestReproduceQuickWritesResults(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "dln-gd/gd at iteration 10001") || !strings.Contains(out.String(), "λ_max") {
 		t.Errorf("hessian stdout %q", out.String())
+	}
+}
+
+// TestBenchPrintsWorkloads runs two quick workloads through the command
+// line, as a table and as JSON.
+func TestBenchPrintsWorkloads(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "dln-step", "teacher-student", "-time", "1ms"}, &out, &errOut); err != nil {
+		t.Fatalf("bench: %v (stderr %q)", err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "workload") ||
+		!strings.HasPrefix(lines[1], "dln-step") || !strings.HasPrefix(lines[2], "teacher-student") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"bench", "-json", "-time", "1ms", "dln-step"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Name   string  `json:"name"`
+		Unit   string  `json:"unit"`
+		NS     int64   `json:"ns_per_unit"`
+		Allocs float64 `json:"allocs_per_unit"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v in %q", err, out.String())
+	}
+	if r.Name != "dln-step" || r.Unit != "step" || r.NS <= 0 {
+		t.Errorf("JSON result %+v", r)
 	}
 }

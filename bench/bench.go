@@ -1,0 +1,235 @@
+// Package bench defines sgdlab's speed workloads: the paper-shaped
+// training steps and runs that the Go benchmarks (go test -bench . ./bench)
+// and `sgdlab bench` time, and that compare.sh sets side by side with the
+// numpy and PyTorch peers in ../shared/bench. Speed is stated as a ratio
+// to a peer measured in the same script, never as a threshold in a test.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"sgdlab/data"
+	"sgdlab/experiment"
+	"sgdlab/graph"
+	"sgdlab/models"
+	"sgdlab/train"
+)
+
+// Workload is one measured task.
+type Workload struct {
+	Name string // identifier, e.g. "dln-step"
+	// Unit is what one repetition does: "step" (one SGD update) or "run".
+	Unit string
+	// Peer names the reference it is compared with in compare.sh.
+	Peer string
+	// Threads, if positive, is the GOMAXPROCS the workload runs under;
+	// 0 keeps the process's.
+	Threads int
+	// Setup builds the workload (not timed) and returns a function that
+	// performs n units.
+	Setup func() (func(n int) error, error)
+}
+
+// All returns the workloads in table order.
+func All() []Workload {
+	return []Workload{
+		{Name: "dln-step", Unit: "step", Peer: "dln_numpy.py", Setup: DLNStep},
+		{Name: "e1", Unit: "run", Peer: "e1_numpy.py", Setup: E1},
+		{Name: "teacher-student", Unit: "step", Peer: "torch_bench.py tiny", Setup: TeacherStudent},
+		{Name: "mlp", Unit: "step", Peer: "torch_bench.py mlp (2 threads)", Threads: 2, Setup: MLP},
+		{Name: "mlp-1thread", Unit: "step", Peer: "torch_bench.py mlp (1 thread)", Threads: 1, Setup: MLP},
+	}
+}
+
+// Lookup returns the workload called name.
+func Lookup(name string) (Workload, error) {
+	for _, w := range All() {
+		if w.Name == name {
+			return w, nil
+		}
+	}
+	var names []string
+	for _, w := range All() {
+		names = append(names, w.Name)
+	}
+	return Workload{}, fmt.Errorf("unknown workload %q (valid: %s)", name, strings.Join(names, ", "))
+}
+
+// sgdSteps returns a function performing n SGD steps of prog on s with a
+// constant step size lr, drawing batch-1 examples as train.Run does.
+func sgdSteps(prog *graph.Program, s data.Set, lr float64, seed uint32) func(n int) error {
+	sampler := train.NewUniform(s.N, seed)
+	idx := make([]int, 1)
+	y := make([]float64, 1)
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			sampler.Next(idx)
+			y[0] = s.Y[idx[0]]
+			if _, err := prog.Run(s.Row(idx[0]), y); err != nil {
+				return err
+			}
+			prog.Descend(lr)
+		}
+		return nil
+	}
+}
+
+// DLNStep is an E1 SGD step: the diagonal linear network with d = 200 on
+// the E1 data (n = 80), batch 1, float64, η = 0.25 from u = 0.1·1, v = 0,
+// an example drawn by numpy's randint — what dln_numpy.py times.
+func DLNStep() (func(n int) error, error) {
+	train, _, _, err := data.SparseRegression{N: 80, D: 200, R: 20, Seed: 0}.Generate()
+	if err != nil {
+		return nil, err
+	}
+	m := models.NewDLN(200)
+	m.InitConst(0.1)
+	prog, err := graph.Compile(m, graph.HalfMSE, 1)
+	if err != nil {
+		return nil, err
+	}
+	return sgdSteps(prog, train, 0.25, 1), nil
+}
+
+// E1Config is the dln-sgd experiment without the rank metric (and its
+// panel), which the peer e1_numpy.py does not compute either: 4 runs of
+// 100 001 steps, train and test loss on the 348-point grid.
+func E1Config() (experiment.Config, error) {
+	c, err := experiment.Lookup("dln-sgd")
+	if err != nil {
+		return c, err
+	}
+	c.Metrics = slices.DeleteFunc(slices.Clone(c.Metrics), func(m string) bool { return m == "rank" })
+	for i := range c.Figures {
+		f := &c.Figures[i]
+		f.Panels = slices.DeleteFunc(slices.Clone(f.Panels), func(p experiment.PanelSpec) bool { return p.Metric == "rank" })
+	}
+	return c, nil
+}
+
+// E1 trains the whole E1 figure (E1Config) once per unit, with the
+// default number of workers, as `sgdlab reproduce` does.
+func E1() (func(n int) error, error) {
+	c, err := E1Config()
+	if err != nil {
+		return nil, err
+	}
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			if _, err := experiment.Train(context.Background(), c, experiment.Options{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// TeacherStudent is an SGD step of the student of the two-layer
+// teacher–student benchmark: d = 2, m = 20 ReLU neurons, no biases, output
+// a·relu(Wx), MSE, batch 1, float32 (as the PyTorch peer), η = 0.13, on 15
+// points of the unit circle with Gaussian targets.
+func TeacherStudent() (func(n int) error, error) {
+	r := rand.New(rand.NewPCG(0, 1))
+	s := data.Set{N: 15, D: 2, X: make([]float64, 30), Y: make([]float64, 15)}
+	for i := 0; i < s.N; i++ {
+		a, b := r.NormFloat64(), r.NormFloat64()
+		n := math.Hypot(a, b)
+		s.X[2*i], s.X[2*i+1] = a/n, b/n
+		s.Y[i] = r.NormFloat64()
+	}
+	m := models.NewTwoLayer(graph.Float32, 2, 20)
+	m.InitScaled(0.5, r)
+	prog, err := graph.Compile(m, graph.MSE, 1)
+	if err != nil {
+		return nil, err
+	}
+	return sgdSteps(prog, s, 0.13, 2), nil
+}
+
+// MLP is a training step of an MNIST-shaped MLP 784-256-256-10 with
+// biases, softmax cross-entropy, batch 128, float32, η = 0.1, on a fixed
+// Gaussian batch with random labels (as the PyTorch peer).
+func MLP() (func(n int) error, error) {
+	const batch = 128
+	r := rand.New(rand.NewPCG(2, 3))
+	m := models.NewMLP(graph.Float32, true, 784, 256, 256, 10)
+	m.InitHe(r)
+	prog, err := graph.Compile(m, graph.SoftmaxCE, batch)
+	if err != nil {
+		return nil, err
+	}
+	x := make([]float64, batch*784)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	y := make([]float64, batch*10)
+	for i := 0; i < batch; i++ {
+		y[i*10+r.IntN(10)] = 1
+	}
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			if _, err := prog.Run(x, y); err != nil {
+				return err
+			}
+			prog.Descend(0.1)
+		}
+		return nil
+	}, nil
+}
+
+// Result is the measurement of one workload.
+type Result struct {
+	Name   string
+	Unit   string
+	Units  int           // units timed
+	PerOp  time.Duration // wall time per unit
+	Allocs float64       // heap allocations per unit
+	Bytes  float64       // heap bytes allocated per unit
+}
+
+// Measure sets w up, warms it up with one unit, then times units until at
+// least minTime has passed (at least one unit), under w.Threads.
+func Measure(w Workload, minTime time.Duration) (Result, error) {
+	if w.Threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(w.Threads))
+	}
+	do, err := w.Setup()
+	if err != nil {
+		return Result{}, fmt.Errorf("bench %s: %w", w.Name, err)
+	}
+	if err := do(1); err != nil {
+		return Result{}, fmt.Errorf("bench %s: %w", w.Name, err)
+	}
+	res := Result{Name: w.Name, Unit: w.Unit}
+	var before, after runtime.MemStats
+	n := 1
+	var elapsed time.Duration
+	for {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		if err := do(n); err != nil {
+			return Result{}, fmt.Errorf("bench %s: %w", w.Name, err)
+		}
+		elapsed = time.Since(start)
+		runtime.ReadMemStats(&after)
+		if elapsed >= minTime {
+			break
+		}
+		// Aim for 1.2·minTime in one go, growing at most 100-fold.
+		next := int(float64(n) * 1.2 * float64(minTime) / float64(max(elapsed, time.Microsecond)))
+		n = min(max(next, n+1), 100*n)
+	}
+	res.Units = n
+	res.PerOp = elapsed / time.Duration(n)
+	res.Allocs = float64(after.Mallocs-before.Mallocs) / float64(n)
+	res.Bytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+	return res, nil
+}

@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// benchmark times w through the testing package, reporting allocations
+// and the time per unit.
+func benchmark(b *testing.B, name string) {
+	w, err := Lookup(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	do, err := w.Setup()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := do(1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := do(b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkDLNStep: E1 SGD step, d = 200, batch 1, float64.
+func BenchmarkDLNStep(b *testing.B) { benchmark(b, "dln-step") }
+
+// BenchmarkE1: the whole E1 figure without rank, per op.
+func BenchmarkE1(b *testing.B) { benchmark(b, "e1") }
+
+// BenchmarkTeacherStudent: two-layer student d = 2, m = 20, batch 1.
+func BenchmarkTeacherStudent(b *testing.B) { benchmark(b, "teacher-student") }
+
+// BenchmarkMLP: MLP 784-256-256-10, softmax CE, batch 128, float32,
+// GOMAXPROCS threads (run with -cpu 1,2 for both thread counts).
+func BenchmarkMLP(b *testing.B) { benchmark(b, "mlp") }
+
+func TestLookup(t *testing.T) {
+	for _, w := range All() {
+		got, err := Lookup(w.Name)
+		if err != nil || got.Name != w.Name {
+			t.Errorf("Lookup(%q) = %q, %v", w.Name, got.Name, err)
+		}
+	}
+	if _, err := Lookup("resnet"); err == nil || !strings.Contains(err.Error(), `unknown workload "resnet"`) {
+		t.Errorf("Lookup(resnet): error %v", err)
+	}
+}
+
+// TestE1ConfigHasNoRank: the peer computes no rank, so neither may the
+// workload, and the trimmed config must still be valid.
+func TestE1ConfigHasNoRank(t *testing.T) {
+	c, err := E1Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(c.Metrics, "rank") {
+		t.Errorf("metrics %v still contain rank", c.Metrics)
+	}
+	if !slices.Contains(c.Metrics, "train_loss") || !slices.Contains(c.Metrics, "test_loss") {
+		t.Errorf("metrics %v lack the losses the peer evaluates", c.Metrics)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+	if len(c.Runs) != 4 || c.Iterations != 100001 {
+		t.Errorf("%d runs of %d iterations, want 4 of 100001", len(c.Runs), c.Iterations)
+	}
+}
+
+// TestMeasureCountsAllocations: a workload that allocates once per unit
+// must be reported as such, and one that does not as zero.
+func TestMeasureCountsAllocations(t *testing.T) {
+	var sink []byte
+	for _, tc := range []struct {
+		name string
+		do   func(n int) error
+		want float64
+	}{
+		{"alloc", func(n int) error {
+			for i := 0; i < n; i++ {
+				sink = make([]byte, 64+i%2)
+			}
+			return nil
+		}, 1},
+		{"none", func(n int) error { return nil }, 0},
+	} {
+		w := Workload{Name: tc.name, Unit: "step", Setup: func() (func(int) error, error) { return tc.do, nil }}
+		r, err := Measure(w, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Allocs != tc.want {
+			t.Errorf("%s: %v allocations per unit, want %v", tc.name, r.Allocs, tc.want)
+		}
+	}
+	_ = sink
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"sgdlab/bench"
+)
+
+// benchCmd runs the speed workloads (all, or those named) and prints a
+// table, or with -json one object per workload for compare.sh.
+func benchCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	minTime := fs.Duration("time", time.Second, "minimum time per workload (the E1 run is timed at least once)")
+	asJSON := fs.Bool("json", false, "print one JSON object per workload instead of a table")
+	var names []string
+	for _, w := range bench.All() {
+		names = append(names, w.Name)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: sgdlab bench [WORKLOAD...] [-time D] [-json]\nworkloads: %s\n", strings.Join(names, ", "))
+		fs.PrintDefaults()
+	}
+	var picked []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		picked = append(picked, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	var ws []bench.Workload
+	if len(picked) == 0 {
+		ws = bench.All()
+	}
+	for _, n := range picked {
+		w, err := bench.Lookup(n)
+		if err != nil {
+			fmt.Fprintf(stderr, "sgdlab: %v\n", err)
+			return errUsage
+		}
+		ws = append(ws, w)
+	}
+	const row = "%-16s %12s %5s %12s %12s %12s\n"
+	if !*asJSON {
+		fmt.Fprintf(stdout, row, "workload", "time/unit", "unit", "allocs/unit", "bytes/unit", "units timed")
+	}
+	for _, w := range ws {
+		r, err := bench.Measure(w, *minTime)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			b, err := json.Marshal(map[string]any{"name": r.Name, "unit": r.Unit, "ns_per_unit": r.PerOp.Nanoseconds(),
+				"allocs_per_unit": r.Allocs, "bytes_per_unit": r.Bytes, "units": r.Units})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, string(b))
+			continue
+		}
+		fmt.Fprintf(stdout, row, r.Name, r.PerOp.Round(time.Nanosecond).String(), r.Unit,
+			fmt.Sprintf("%.3g", r.Allocs), fmt.Sprintf("%.3g", r.Bytes), fmt.Sprint(r.Units))
+	}
+	return nil
+}

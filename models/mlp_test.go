@@ -1,0 +1,155 @@
+package models
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"sgdlab/graph"
+)
+
+// TestMLPOutputByHand checks a 2-3-2 net, with and without biases, in
+// both types, against the forward pass written out by hand.
+func TestMLPOutputByHand(t *testing.T) {
+	w1 := []float64{1, -1, 0.5, 2, 0, -0.25} // (2, 3)
+	b1 := []float64{0.1, 0.2, -3}
+	w2 := []float64{1, 2, -1, 0.5, 3, 1} // (3, 2)
+	b2 := []float64{-0.5, 0.25}
+	x := []float64{0.5, -1, 2, 1} // two examples
+	for _, dt := range []graph.Dtype{graph.Float64, graph.Float32} {
+		for _, bias := range []bool{true, false} {
+			m := NewMLP(dt, bias, 2, 3, 2)
+			m.W[0].Set(w1)
+			m.W[1].Set(w2)
+			if bias {
+				m.B[0].Set(b1)
+				m.B[1].Set(b2)
+			}
+			want := make([]float64, 4)
+			for i := 0; i < 2; i++ {
+				h := make([]float64, 3)
+				for j := range h {
+					h[j] = x[2*i]*w1[j] + x[2*i+1]*w1[3+j]
+					if bias {
+						h[j] += b1[j]
+					}
+					h[j] = math.Max(h[j], 0)
+				}
+				for k := 0; k < 2; k++ {
+					for j := range h {
+						want[2*i+k] += h[j] * w2[2*j+k]
+					}
+					if bias {
+						want[2*i+k] += b2[k]
+					}
+				}
+			}
+			p, err := graph.CompileLoss(m, graph.SoftmaxCE, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Run(x, []float64{1, 0, 0, 1}); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float64, 4)
+			p.Output(got)
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-6*(1+math.Abs(want[i])) {
+					t.Errorf("%v bias=%t: output %v, by hand %v", dt, bias, got, want)
+					break
+				}
+			}
+		}
+	}
+}
+
+// TestTwoLayerOutputByHand checks Σ_j a_j·relu(⟨w_j, x⟩) on two examples.
+func TestTwoLayerOutputByHand(t *testing.T) {
+	m := NewTwoLayer(graph.Float64, 2, 3)
+	m.W.Set([]float64{1, -1, 0.5, 2, 0, -0.25}) // w_j are the columns
+	m.A.Set([]float64{2, -1, 4})
+	x := []float64{0.5, -1, 2, 1}
+	want := []float64{
+		2*math.Max(0.5-2, 0) - math.Max(-0.5, 0) + 4*math.Max(0.25+0.25, 0),
+		2*math.Max(2+2, 0) - math.Max(-2, 0) + 4*math.Max(1-0.25, 0),
+	}
+	p, err := graph.CompileLoss(m, graph.MSE, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(x, []float64{0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, 2)
+	p.Output(got)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("output %v, by hand %v", got, want)
+			break
+		}
+	}
+}
+
+// TestModelsMatchTapeMachine trains each new model for a few SGD steps on
+// fresh batches and demands results bit-identical to the TapeMachine.
+func TestModelsMatchTapeMachine(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		model func(r *rand.Rand) graph.Model
+		loss  graph.Loss
+		batch int
+	}{
+		{"mlp-f32-ce", func(r *rand.Rand) graph.Model {
+			m := NewMLP(graph.Float32, true, 30, 70, 70, 10)
+			m.InitHe(r)
+			return m
+		}, graph.SoftmaxCE, 16},
+		{"mlp-f64-mse", func(r *rand.Rand) graph.Model {
+			m := NewMLP(graph.Float64, true, 5, 9, 1)
+			m.InitHe(r)
+			return m
+		}, graph.MSE, 4},
+		{"mlp-f32-wide", func(r *rand.Rand) graph.Model {
+			m := NewMLP(graph.Float32, true, 100, 256, 10)
+			m.InitHe(r)
+			return m
+		}, graph.SoftmaxCE, 128},
+		{"two-layer", func(r *rand.Rand) graph.Model {
+			m := NewTwoLayer(graph.Float64, 2, 20)
+			m.InitScaled(0.5, r)
+			return m
+		}, graph.MSE, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, 12))
+			m := tc.model(r)
+			p, err := graph.Compile(m, tc.loss, tc.batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := m.Input()[0]
+			x := make([]float64, tc.batch*in)
+			out := 1
+			if tc.loss == graph.SoftmaxCE {
+				out = 10
+			}
+			for step := 0; step < 4; step++ {
+				for i := range x {
+					x[i] = r.NormFloat64()
+				}
+				y := make([]float64, tc.batch*out)
+				for i := 0; i < tc.batch; i++ {
+					if out == 1 {
+						y[i] = r.NormFloat64()
+					} else {
+						y[i*out+r.IntN(out)] = 1
+					}
+				}
+				if err := p.CheckTapeMachine(x, y); err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+				p.Descend(0.05)
+			}
+		})
+	}
+}
