@@ -91,3 +91,41 @@ func TestLoadCheckpointErrors(t *testing.T) {
 		t.Error("a directory without checkpoints gave no error")
 	}
 }
+
+// TestLossLandscapeCurvature checks the slices along the top Hessian
+// eigenvectors: the second difference (L(t) + L(−t) − 2L(0))/t² of the
+// training loss equals the eigenvalue.
+func TestLossLandscapeCurvature(t *testing.T) {
+	c := small()
+	c.Runs = c.Runs[:1]
+	outs, err := Train(context.Background(), c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := LossLandscape(outs[0].Final().End, LandscapeOptions{Directions: "top", Span: 1e-3, N: 3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 2; k++ {
+		l := ls.Train1D[k]
+		if l[1] != ls.Plane[4] {
+			t.Errorf("direction %d: slice and plane disagree at the checkpoint: %v vs %v", k, l[1], ls.Plane[4])
+		}
+		curv := (l[0] + l[2] - 2*l[1]) / (ls.T[2] * ls.T[2])
+		if math.Abs(curv-ls.Eigenvalues[k]) > 1e-4*ls.Eigenvalues[k] {
+			t.Errorf("direction %d: second difference %.8g, eigenvalue %.8g", k, curv, ls.Eigenvalues[k])
+		}
+	}
+	if _, err := LossLandscape(outs[0].Final().End, LandscapeOptions{Directions: "sideways", Span: 1, N: 3}); err == nil || !strings.Contains(err.Error(), `unknown directions "sideways" (allowed: top, random)`) {
+		t.Errorf("bad directions: %v", err)
+	}
+	dir := t.TempDir()
+	if err := WriteLandscape(dir, ls); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"baseline-landscape.json", "baseline-slices.png", "baseline-plane.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}

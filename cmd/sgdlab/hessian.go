@@ -38,30 +38,18 @@ func hessian(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	paths := []string{*run}
-	dir := filepath.Dir(filepath.Dir(*run))
-	if st, err := os.Stat(*run); err != nil {
+	cps, dir, err := loadCheckpoints(*run)
+	if err != nil {
 		fmt.Fprintf(stderr, "sgdlab: %v\n", err)
 		return errUsage
-	} else if st.IsDir() {
-		dir = *run
-		if paths, err = experiment.CheckpointPaths(*run); err != nil {
-			fmt.Fprintf(stderr, "sgdlab: %v\n", err)
-			return errUsage
-		}
 	}
 	if *out == "" {
 		*out = filepath.Join(dir, "hessian")
 	}
-	for _, p := range paths {
-		cp, err := experiment.LoadCheckpoint(p)
-		if err != nil {
-			fmt.Fprintf(stderr, "sgdlab: %v\n", err)
-			return errUsage
-		}
+	for _, cp := range cps {
 		rep, err := experiment.AnalyseHessian(cp, opt)
 		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			return fmt.Errorf("%s/%s: %w", cp.Experiment, cp.Run, err)
 		}
 		if err := experiment.WriteHessian(*out, rep); err != nil {
 			return err
@@ -72,6 +60,32 @@ func hessian(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "written to %s\n", *out)
 	return nil
+}
+
+// loadCheckpoints reads the checkpoints named by run: every checkpoint of
+// a result directory of `sgdlab reproduce`, or one checkpoint file. dir is
+// the experiment's result directory, where analyses are written.
+func loadCheckpoints(run string) (cps []experiment.Checkpoint, dir string, err error) {
+	st, err := os.Stat(run)
+	if err != nil {
+		return nil, "", err
+	}
+	paths := []string{run}
+	dir = filepath.Dir(filepath.Dir(run))
+	if st.IsDir() {
+		dir = run
+		if paths, err = experiment.CheckpointPaths(run); err != nil {
+			return nil, "", err
+		}
+	}
+	for _, p := range paths {
+		cp, err := experiment.LoadCheckpoint(p)
+		if err != nil {
+			return nil, "", err
+		}
+		cps = append(cps, cp)
+	}
+	return cps, dir, nil
 }
 
 func fmtValues(vs []float64) string {

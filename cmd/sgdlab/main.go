@@ -6,6 +6,7 @@
 //	sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
 //	sgdlab list
 //	sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
+//	sgdlab landscape -run DIR|CHECKPOINT [-dirs top|random] [-span S] [-n N] [-out DIR]
 //	sgdlab bench [WORKLOAD...] [-time D] [-json]
 //
 // reproduce runs the named experiments (all of them if none is named) and
@@ -13,7 +14,9 @@
 // checkpoints/RUN.json}. hessian analyses the training-loss Hessian at the
 // checkpoints of a finished experiment: extreme eigenvalues (Lanczos),
 // trace (Hutch++) and spectral density (stochastic Lanczos quadrature),
-// written to DIR/hessian. bench times the speed workloads of package bench
+// written to DIR/hessian. landscape draws 1D slices and a 2D plane of the
+// loss through each checkpoint along the top Hessian eigenvectors or random
+// filter-normalised directions, written to DIR/landscape. bench times the speed workloads of package bench
 // and prints time and heap allocations per step or run.
 // Exit status: 0 on success, 1 if an experiment failed, 2 for bad usage.
 package main
@@ -54,6 +57,7 @@ const usage = `usage:
   sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]
   sgdlab list
   sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
+  sgdlab landscape -run DIR|CHECKPOINT [-dirs top|random] [-span S] [-n N] [-out DIR]
   sgdlab bench [WORKLOAD...] [-time D] [-json]
 `
 
@@ -67,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return reproduce(ctx, args[1:], stdout, stderr)
 	case "hessian":
 		return hessian(args[1:], stdout, stderr)
+	case "landscape":
+		return landscape(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
 	case "list":

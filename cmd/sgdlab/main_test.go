@@ -53,6 +53,8 @@ func TestBadInputExitsWithUsage(t *testing.T) {
 		{"hessian", []string{"usage: sgdlab hessian -run"}},
 		{"hessian -run /nonexistent/dir", []string{"/nonexistent/dir", "no such file"}},
 		{"hessian -run . -k 0", []string{"usage: sgdlab hessian"}},
+		{"hessian -run .", []string{"no checkpoints/*.json"}},
+		{"landscape -run . -dirs sideways", []string{"usage: sgdlab landscape"}},
 		{"", []string{"usage:"}},
 	} {
 		code, _, stderr := runMain(t, tc.args)
