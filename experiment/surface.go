@@ -182,7 +182,7 @@ func drawSurfaces(c Config, outs []Outcome, dir string) error {
 		}
 		sf := plots.Surface{
 			Title: f.title, X: alphas, Y: betas, Z: z, LogColor: true,
-			ColorTicks: []float64{1e-6, 1e-4, 1e-2, 1}, ColorLabel: string(c.Loss) + " loss",
+			ColorTicks: []float64{1e-6, 1e-4, 1e-2, 1}, ColorLabel: f.set + " loss (" + string(c.Loss) + ")",
 			Paths: paths, Points: points, EqualAspect: true, HideAxes: true,
 		}
 		if err := sf.Save(filepath.Join(dir, f.file)); err != nil {
