@@ -122,9 +122,10 @@ func dlnHessian(m *DLN, x, y []float64, n, d int) [][]float64 {
 	return H
 }
 
-func TestDLNHVPMatchesClosedForm(t *testing.T) {
-	const n, d = 80, 200
-	r := rand.New(rand.NewPCG(15, 16))
+// randomDLNHessian returns the HVP and the closed-form Hessian of a DLN
+// at a random point, on random data.
+func randomDLNHessian(t *testing.T, r *rand.Rand, n, d int) (*graph.HVP, [][]float64) {
+	t.Helper()
 	m := NewDLN(d)
 	m.InitRandom(0.5, r)
 	x, y := dlnData(r, n, d)
@@ -135,7 +136,13 @@ func TestDLNHVPMatchesClosedForm(t *testing.T) {
 	if err := h.SetData(x, y); err != nil {
 		t.Fatal(err)
 	}
-	H := dlnHessian(m, x, y, n, d)
+	return h, dlnHessian(m, x, y, n, d)
+}
+
+func TestDLNHVPMatchesClosedForm(t *testing.T) {
+	const n, d = 80, 200
+	r := rand.New(rand.NewPCG(15, 16))
+	h, H := randomDLNHessian(t, r, n, d)
 	for trial := 0; trial < 3; trial++ {
 		vec := make([]float64, 2*d)
 		for i := range vec {
@@ -165,18 +172,7 @@ func TestDLNHVPMatchesClosedForm(t *testing.T) {
 // Hessian (E1 shape: n = 80, d = 200, so 400×400).
 func TestDLNLanczosMatchesDenseEigen(t *testing.T) {
 	const n, d = 80, 200
-	r := rand.New(rand.NewPCG(17, 18))
-	m := NewDLN(d)
-	m.InitRandom(0.5, r)
-	x, y := dlnData(r, n, d)
-	h, err := graph.CompileHVP(m, graph.HalfMSE, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.SetData(x, y); err != nil {
-		t.Fatal(err)
-	}
-	H := dlnHessian(m, x, y, n, d)
+	h, H := randomDLNHessian(t, rand.New(rand.NewPCG(17, 18)), n, d)
 	sym := mat.NewSymDense(2*d, nil)
 	for i := range H {
 		for j := i; j < 2*d; j++ {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,19 +26,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "usage: sgdlab bench [WORKLOAD...] [-time D] [-json]\nworkloads: %s\n", strings.Join(names, ", "))
 		fs.PrintDefaults()
 	}
-	var picked []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		picked = append(picked, fs.Arg(0))
-		args = fs.Args()[1:]
+	picked, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
 	}
 	var ws []bench.Workload
 	if len(picked) == 0 {

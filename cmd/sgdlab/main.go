@@ -38,13 +38,18 @@ import (
 )
 
 // errUsage marks errors that are the user's input; they exit with 2.
-var errUsage = errors.New("usage")
+// errHelp is a request for help: the usage is printed and the exit is 0.
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help")
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	switch {
+	case errors.Is(err, errHelp):
 	case errors.Is(err, errUsage):
 		os.Exit(2)
 	case err != nil:
@@ -97,20 +102,9 @@ func reproduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "usage: sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick]\nexperiments: %s\n", strings.Join(experiment.Names(), ", "))
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after the experiment names.
-	var names []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		names = append(names, fs.Arg(0))
-		args = fs.Args()[1:]
+	names, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
 	}
 	var configs []experiment.Config
 	if len(names) == 0 {
@@ -156,6 +150,26 @@ func reproduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	return nil
+}
+
+// parseInterleaved parses args with fs, allowing flags before and after
+// the positional arguments, which it returns. -h is not an error; any
+// other parse error is errUsage (fs has printed it with the usage).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // progress shows how far the runs are on a terminal, redrawing one line,
