@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
+
 	"sgdlab/graph"
 )
 
@@ -27,9 +29,9 @@ func NewPlane(origin, a, b []float64) (Plane, error) {
 	if n1 == 0 {
 		return Plane{}, fmt.Errorf("plane: the first direction is zero")
 	}
-	scaleBy(e1, 1/n1)
+	floats.Scale(1/n1, e1)
 	e2 := append([]float64(nil), b...)
-	c := innerProduct(e2, e1)
+	c := floats.Dot(e2, e1)
 	for i := range e2 {
 		e2[i] -= c * e1[i]
 	}
@@ -37,7 +39,7 @@ func NewPlane(origin, a, b []float64) (Plane, error) {
 	if n2 <= 1e-12*L2(b) {
 		return Plane{}, fmt.Errorf("plane: the second direction is parallel to the first")
 	}
-	scaleBy(e2, 1/n2)
+	floats.Scale(1/n2, e2)
 	return Plane{Origin: append([]float64(nil), origin...), E1: e1, E2: e2}, nil
 }
 
@@ -130,18 +132,4 @@ func FilterNormalized(ps []*graph.Param, seed uint64) []float64 {
 		off += p.Len()
 	}
 	return dir
-}
-
-func innerProduct(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func scaleBy(a []float64, s float64) {
-	for i := range a {
-		a[i] *= s
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"gonum.org/v1/gonum/floats"
 	"gorgonia.org/gorgonia"
 )
 
@@ -207,7 +208,7 @@ func (h *HVP) Check(seed uint64) (HVPCheck, error) {
 	}
 	var c HVPCheck
 	if den := norm(hv) + norm(hu); den > 0 {
-		c.Symmetry = math.Abs(dot(u, hv)-dot(v, hu)) / den
+		c.Symmetry = math.Abs(floats.Dot(u, hv)-floats.Dot(v, hu)) / den
 	}
 	fd := make([]float64, h.dim)
 	if err := h.CentralHVP(fd, v, 1e-6); err != nil {
@@ -236,15 +237,7 @@ func randomUnit(r *rand.Rand, n int) []float64 {
 	return v
 }
 
-func dot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
+func norm(a []float64) float64 { return floats.Norm(a, 2) }
 
 // fillNode copies src into the value bound to the input node n.
 func fillNode(n *Node, src []float64) {
