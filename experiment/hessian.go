@@ -6,11 +6,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"gonum.org/v1/plot/vg"
+
 	"sgdlab/analysis"
 	"sgdlab/graph"
 	"sgdlab/plots"
-
-	"gonum.org/v1/plot/vg"
 )
 
 // HessianOptions configure the analysis of a checkpoint's training-loss
