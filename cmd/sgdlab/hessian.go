@@ -28,23 +28,9 @@ func hessian(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, hessianUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if *run == "" || fs.NArg() > 0 || opt.K < 1 || opt.Examples < 0 {
-		fs.Usage()
-		return errUsage
-	}
-	cps, dir, err := loadCheckpoints(*run)
+	cps, err := checkpointArgs(fs, args, run, out, "hessian", func() bool { return opt.K >= 1 && opt.Examples >= 0 }, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "sgdlab: %v\n", err)
-		return errUsage
-	}
-	if *out == "" {
-		*out = filepath.Join(dir, "hessian")
+		return err
 	}
 	for _, cp := range cps {
 		rep, err := experiment.AnalyseHessian(cp, opt)
@@ -60,6 +46,32 @@ func hessian(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "written to %s\n", *out)
 	return nil
+}
+
+// checkpointArgs parses the flags of a command that analyses checkpoints,
+// given whether the other flags are valid once parsed (a func, as they are
+// only known after parsing), loads the checkpoints named by -run, and sets
+// -out to DIR/sub when it is empty.
+func checkpointArgs(fs *flag.FlagSet, args []string, run, out *string, sub string, valid func() bool, stderr io.Writer) ([]experiment.Checkpoint, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, errUsage
+	}
+	if *run == "" || fs.NArg() > 0 || !valid() {
+		fs.Usage()
+		return nil, errUsage
+	}
+	cps, dir, err := loadCheckpoints(*run)
+	if err != nil {
+		fmt.Fprintf(stderr, "sgdlab: %v\n", err)
+		return nil, errUsage
+	}
+	if *out == "" {
+		*out = filepath.Join(dir, sub)
+	}
+	return cps, nil
 }
 
 // loadCheckpoints reads the checkpoints named by run: every checkpoint of

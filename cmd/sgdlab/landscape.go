@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"sgdlab/experiment"
 )
@@ -27,23 +25,12 @@ func landscape(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, landscapeUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	valid := func() bool {
+		return (opt.Directions == "top" || opt.Directions == "random") && opt.N >= 3 && opt.Span > 0
 	}
-	if *run == "" || fs.NArg() > 0 || (opt.Directions != "top" && opt.Directions != "random") || opt.N < 3 || !(opt.Span > 0) {
-		fs.Usage()
-		return errUsage
-	}
-	cps, dir, err := loadCheckpoints(*run)
+	cps, err := checkpointArgs(fs, args, run, out, "landscape", valid, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "sgdlab: %v\n", err)
-		return errUsage
-	}
-	if *out == "" {
-		*out = filepath.Join(dir, "landscape")
+		return err
 	}
 	for _, cp := range cps {
 		ls, err := experiment.LossLandscape(cp, opt)
