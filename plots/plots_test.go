@@ -194,27 +194,37 @@ func TestSaveErrors(t *testing.T) {
 		{"mark not finite", "fig.png", Row{Panels: []Panel{{}}, Marks: []Mark{{X: math.Inf(1)}}}, []string{"mark 0"}},
 		{"negative size", "fig.png", Row{Panels: []Panel{{}}, Height: -1}, []string{"negative"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			err := tc.row.Save(filepath.Join(dir, tc.file))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if names := dirNames(t, dir); len(names) > 0 {
-				t.Errorf("files left behind: %v", names)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkSaveFails(t, tc.row.Save, tc.file, tc.want) })
 	}
 }
 
 // TestSaveCleansUp makes the final rename fail, after the figure has been
 // written to the temporary file, and checks that the latter is removed.
-func TestSaveCleansUp(t *testing.T) {
+func TestSaveCleansUp(t *testing.T) { checkCleansUp(t, Row{Panels: []Panel{{}}}.Save) }
+
+// checkSaveFails asserts that save fails on file with an error that
+// mentions every string of want, and leaves no file behind.
+func checkSaveFails(t *testing.T, save func(string) error, file string, want []string) {
+	t.Helper()
+	dir := t.TempDir()
+	err := save(filepath.Join(dir, file))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+	if names := dirNames(t, dir); len(names) > 0 {
+		t.Errorf("files left behind: %v", names)
+	}
+}
+
+// checkCleansUp makes save's final rename fail, over a non-empty directory
+// of the figure's name, and checks that the temporary file is removed.
+func checkCleansUp(t *testing.T, save func(string) error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fig.png")
 	if err := os.Mkdir(path, 0o755); err != nil {
@@ -223,7 +233,7 @@ func TestSaveCleansUp(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(path, "keep"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := (Row{Panels: []Panel{{}}}).Save(path)
+	err := save(path)
 	if err == nil {
 		t.Fatal("saving over a non-empty directory: no error")
 	}

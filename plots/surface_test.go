@@ -367,42 +367,13 @@ func TestSurfaceErrors(t *testing.T) {
 		{"NaN tick", "fig.png", with(func(s *Surface) { s.LogColor, s.ColorTicks = false, []float64{math.NaN()} }), []string{"ColorTicks[0] is NaN"}},
 		{"size", "fig.png", with(func(s *Surface) { s.Height = -1 }), []string{"negative"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			err := tc.s.Save(filepath.Join(dir, tc.file))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if names := dirNames(t, dir); len(names) > 0 {
-				t.Errorf("files left behind: %v", names)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkSaveFails(t, tc.s.Save, tc.file, tc.want) })
 	}
 }
 
 // TestSurfaceCleansUp makes the final rename fail and checks that the
 // temporary file is removed.
-func TestSurfaceCleansUp(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "fig.png")
-	if err := os.Mkdir(path, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(path, "keep"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := bowl().Save(path); err == nil {
-		t.Fatal("saving over a non-empty directory: no error")
-	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{"fig.png"}) {
-		t.Errorf("directory holds %v, want only fig.png", names)
-	}
-}
+func TestSurfaceCleansUp(t *testing.T) { checkCleansUp(t, bowl().Save) }
 
 // TestSurfaceSample draws a figure like the training-loss figure of E3:
 // a valley whose floor runs along α = β, GD bouncing across it and SGD
