@@ -323,10 +323,7 @@ func (p *EnsembleProgram) Descend(lrs []float64, active []bool) {
 			if active != nil && !active[k] {
 				continue
 			}
-			wk, gk := w[k*n:(k+1)*n], g[k*n:(k+1)*n]
-			for j := range wk {
-				wk[j] -= lr * gk[j]
-			}
+			descend(w[k*n:(k+1)*n], g[k*n:(k+1)*n], lr)
 		}
 	}
 	for i, w := range p.w32 {
@@ -336,11 +333,7 @@ func (p *EnsembleProgram) Descend(lrs []float64, active []bool) {
 			if active != nil && !active[k] {
 				continue
 			}
-			l := float32(lr)
-			wk, gk := w[k*n:(k+1)*n], g[k*n:(k+1)*n]
-			for j := range wk {
-				wk[j] -= l * gk[j]
-			}
+			descend(w[k*n:(k+1)*n], g[k*n:(k+1)*n], float32(lr))
 		}
 	}
 }

@@ -178,24 +178,28 @@ func binTT[T float](sym string, o, a, b []T) func() {
 	switch sym {
 	case "+":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] + b[i]
 			}
 		}
 	case "-":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] - b[i]
 			}
 		}
 	case "⊙":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] * b[i]
 			}
 		}
 	case "÷":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] / b[i]
 			}
