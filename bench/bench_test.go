@@ -101,3 +101,10 @@ func TestMeasureCountsAllocations(t *testing.T) {
 	}
 	_ = sink
 }
+
+// BenchmarkDLNEnsemble: 64 DLN runs of 10⁴ steps as one ensemble, per op.
+func BenchmarkDLNEnsemble(b *testing.B) { benchmark(b, "dln-ensemble") }
+
+// BenchmarkDLNSeparate: the same 64 runs as separate runs on GOMAXPROCS
+// goroutines, per op.
+func BenchmarkDLNSeparate(b *testing.B) { benchmark(b, "dln-separate") }
