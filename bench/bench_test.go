@@ -111,7 +111,8 @@ func TestMeasureCountsAllocations(t *testing.T) {
 	_ = sink
 }
 
-// BenchmarkDLNEnsemble: 64 DLN runs of 10⁴ steps as one ensemble, per op.
+// BenchmarkDLNEnsemble: 64 DLN runs of 10⁴ steps as one ensemble per
+// thread, per op (-cpu 1 for a single ensemble of 64).
 func BenchmarkDLNEnsemble(b *testing.B) { benchmark(b, "dln-ensemble") }
 
 // BenchmarkDLNSeparate: the same 64 runs as separate runs on GOMAXPROCS
