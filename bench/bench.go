@@ -7,12 +7,14 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"sgdlab/data"
@@ -43,6 +45,9 @@ func All() []Workload {
 		{Name: "dln-step", Unit: "step", Peer: "dln_numpy.py", Setup: DLNStep},
 		{Name: "e1", Unit: "run", Peer: "e1_numpy.py", Setup: E1},
 		{Name: "teacher-student", Unit: "step", Peer: "torch_bench.py tiny", Setup: TeacherStudent},
+		{Name: "dln-ensemble", Unit: "run", Peer: "dln_ensemble_numpy.py", Setup: DLNEnsemble},
+		{Name: "dln-ens-1thread", Unit: "run", Peer: "dln_ensemble_numpy.py", Threads: 1, Setup: DLNEnsemble},
+		{Name: "dln-separate", Unit: "run", Peer: "dln_ensemble_numpy.py", Setup: DLNSeparate},
 		{Name: "mlp", Unit: "step", Peer: "torch_bench.py mlp (2 threads)", Threads: 2, Setup: MLP},
 		{Name: "mlp-1thread", Unit: "step", Peer: "torch_bench.py mlp (1 thread)", Threads: 1, Setup: MLP},
 	}
@@ -96,6 +101,110 @@ func DLNStep() (func(n int) error, error) {
 		return nil, err
 	}
 	return sgdSteps(prog, train, 0.25, 1), nil
+}
+
+// The sweep of the ensemble workloads: EnsembleRuns DLN runs of
+// EnsembleSteps SGD steps each, as bench/dln_ensemble_numpy.py.
+const (
+	EnsembleRuns  = 64
+	EnsembleSteps = 10000
+)
+
+// ensembleSweep returns the data of the ensemble workloads (the E1 data,
+// n = 80, d = 200) and, for run k, its step size 0.05 + 0.2·k/63 and
+// index seed k+1: a sweep of converging step sizes.
+func ensembleSweep() (data.Set, func(k int) (float64, uint32), error) {
+	tr, _, _, err := data.SparseRegression{N: 80, D: 200, R: 20, Seed: 0}.Generate()
+	if err != nil {
+		return data.Set{}, nil, err
+	}
+	return tr, func(k int) (float64, uint32) {
+		return 0.05 + 0.2*float64(k)/float64(EnsembleRuns-1), uint32(k + 1)
+	}, nil
+}
+
+// DLNEnsemble trains the sweep (EnsembleRuns DLN runs of EnsembleSteps
+// SGD steps, batch 1, float64, from u = 0.1·1, v = 0, no metrics) once per
+// unit as train.Ensembles: GOMAXPROCS ensembles of consecutive runs, one
+// graph per core, each on its own goroutine (with one thread, one graph of
+// all the runs).
+func DLNEnsemble() (func(n int) error, error) {
+	tr, run, err := ensembleSweep()
+	if err != nil {
+		return nil, err
+	}
+	return func(n int) error {
+		for range n {
+			shards := min(runtime.GOMAXPROCS(0), EnsembleRuns)
+			errs := make([]error, shards)
+			var wg sync.WaitGroup
+			for s := range shards {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					lo, hi := s*EnsembleRuns/shards, (s+1)*EnsembleRuns/shards
+					mems := make([]train.Member, hi-lo)
+					for k := range mems {
+						lr, seed := run(lo + k)
+						m := models.NewDLN(tr.D)
+						m.InitConst(0.1)
+						mems[k] = train.Member{Model: m, Sampler: train.NewUniform(tr.N, seed), Schedule: train.Constant{LR: lr}}
+					}
+					e := train.Ensemble{Model: models.NewDLNEnsemble(len(mems), tr.D), Members: mems, Loss: graph.HalfMSE,
+						Data: tr, Batch: 1, Iterations: EnsembleSteps}
+					_, errs[s] = e.Train(context.Background())
+				}()
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// DLNSeparate trains the same sweep as DLNEnsemble once per unit as
+// separate train.Run runs, GOMAXPROCS at a time (as experiment.Train
+// trains the runs of a Config): the alternative an ensemble must beat.
+func DLNSeparate() (func(n int) error, error) {
+	tr, run, err := ensembleSweep()
+	if err != nil {
+		return nil, err
+	}
+	return func(n int) error {
+		for range n {
+			jobs := make(chan int)
+			errs := make(chan error, EnsembleRuns)
+			var wg sync.WaitGroup
+			for range runtime.GOMAXPROCS(0) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := range jobs {
+						lr, seed := run(k)
+						m := models.NewDLN(tr.D)
+						m.InitConst(0.1)
+						_, err := train.Run{Model: m, Loss: graph.HalfMSE, Data: tr, Batch: 1, Sampler: train.NewUniform(tr.N, seed),
+							Schedule: train.Constant{LR: lr}, Iterations: EnsembleSteps}.Train(context.Background())
+						errs <- err
+					}
+				}()
+			}
+			for k := range EnsembleRuns {
+				jobs <- k
+			}
+			close(jobs)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}, nil
 }
 
 // E1Config is the dln-sgd experiment without the rank metric (and its

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -91,13 +92,29 @@ func TestMeasureCountsAllocations(t *testing.T) {
 		{"none", func(n int) error { return nil }, 0},
 	} {
 		w := Workload{Name: tc.name, Unit: "step", Setup: func() (func(int) error, error) { return tc.do, nil }}
-		r, err := Measure(w, 0)
-		if err != nil {
-			t.Fatal(err)
+		// The runtime and the test framework allocate now and then on
+		// other goroutines, which MemStats counts too (about one
+		// measurement in ten caught some); they only add, so the least of
+		// a few measurements is the workload's own count.
+		least := math.Inf(1)
+		for range 5 {
+			r, err := Measure(w, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			least = math.Min(least, r.Allocs)
 		}
-		if r.Allocs != tc.want {
-			t.Errorf("%s: %v allocations per unit, want %v", tc.name, r.Allocs, tc.want)
+		if least != tc.want {
+			t.Errorf("%s: %v allocations per unit, want %v", tc.name, least, tc.want)
 		}
 	}
 	_ = sink
 }
+
+// BenchmarkDLNEnsemble: 64 DLN runs of 10⁴ steps as one ensemble per
+// thread, per op (-cpu 1 for a single ensemble of 64).
+func BenchmarkDLNEnsemble(b *testing.B) { benchmark(b, "dln-ensemble") }
+
+// BenchmarkDLNSeparate: the same 64 runs as separate runs on GOMAXPROCS
+// goroutines, per op.
+func BenchmarkDLNSeparate(b *testing.B) { benchmark(b, "dln-separate") }

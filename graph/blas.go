@@ -14,6 +14,10 @@ import (
 // installs it in both (blas_openblas.go).
 var blasImpl blasFloat = gonum.Implementation{}
 
+// pureGo is gonum's BLAS whatever the build tags: for the element-wise
+// updates that must round as plain Go arithmetic does.
+var pureGo gonum.Implementation
+
 // blocked reports whether blasImpl is gonum's, whose large products gemm
 // splits itself; OpenBLAS runs its own threads.
 var blocked = true

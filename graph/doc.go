@@ -10,4 +10,10 @@
 // one model can be compiled several times (a batch-1 training program, a
 // full-data evaluation program, a per-example Jacobian program) and every
 // program sees the same values.
+//
+// An [EnsembleModel] holds K independent members of one architecture, each
+// parameter with a leading run dimension; [CompileEnsemble] returns an
+// [EnsembleProgram] that evaluates every member on its own batch in one
+// graph, member by member bit-identical to K separate programs in float64
+// ([Scope.BatchedMatVec] is MatVec with the run dimension).
 package graph

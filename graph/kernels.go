@@ -92,7 +92,9 @@ func native[T float](e *executor, n *Node, cs []*Node, in []int) (gorgonia.Value
 	var run func()
 	var v gorgonia.Value
 	var ok bool
-	switch fmt.Sprintf("%T", n.Op()) {
+	switch op := n.Op(); fmt.Sprintf("%T", op) {
+	case "graph.batchedMatVec":
+		v, run, ok = batchedKernel(op.(batchedMatVec), n.Shape(), ops)
 	case "gorgonia.elemBinOp":
 		v, run, ok = elemBin(n.Shape(), str, ops)
 	case "gorgonia.elemUnaryOp":
@@ -176,24 +178,28 @@ func binTT[T float](sym string, o, a, b []T) func() {
 	switch sym {
 	case "+":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] + b[i]
 			}
 		}
 	case "-":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] - b[i]
 			}
 		}
 	case "⊙":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] * b[i]
 			}
 		}
 	case "÷":
 		return func() {
+			a, b := a[:len(o)], b[:len(o)] // no bounds checks in the loop
 			for i := range o {
 				o[i] = a[i] / b[i]
 			}

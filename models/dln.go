@@ -81,3 +81,32 @@ func (s DLNSpec) Validate() error {
 	}
 	return nil
 }
+
+// DLNEnsemble is K diagonal linear networks of dimension d trained
+// together (see graph.EnsembleModel): member k is the DLN with
+// u = U[k], v = V[k], and its outputs X_k(u_k⊙v_k) are computed exactly as
+// DLN's, so a member trains bit for bit as a separate DLN does.
+type DLNEnsemble struct {
+	U, V *graph.Param // shape (K, d)
+}
+
+// NewDLNEnsemble returns K float64 DLNs of dimension d, all with u = v = 0.
+// Their parameters are named "u" and "v", as DLN's.
+func NewDLNEnsemble(k, d int) *DLNEnsemble {
+	return &DLNEnsemble{U: graph.NewParam("u", graph.Float64, k, d), V: graph.NewParam("v", graph.Float64, k, d)}
+}
+
+// Params returns U then V.
+func (m *DLNEnsemble) Params() []*graph.Param { return []*graph.Param{m.U, m.V} }
+
+// Input returns [d].
+func (m *DLNEnsemble) Input() []int { return m.U.Shape()[1:] }
+
+// Members returns K.
+func (m *DLNEnsemble) Members() int { return m.U.Shape()[0] }
+
+// Forward returns x[k]·(U[k]⊙V[k]) for every member k: shape (K, batch)
+// for x of shape (K, batch, d).
+func (m *DLNEnsemble) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
+	return s.BatchedMatVec(x, s.Hadamard(s.Param(m.U), s.Param(m.V)))
+}

@@ -6,4 +6,9 @@
 // of an evaluation grid (before the update of that iteration, as in the
 // paper's code), and stops a run whose loss explodes, reporting the
 // iteration instead of returning meaningless numbers.
+//
+// An Ensemble trains K runs of one architecture together in one graph with
+// a leading run dimension, each Member with its own sampler, schedule,
+// metrics and divergence detection; each member's Result is that of its
+// own Run, bit for bit.
 package train

@@ -1,0 +1,211 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"sgdlab/data"
+	"sgdlab/graph"
+)
+
+// Member is one run of an Ensemble: the parts in which it differs from
+// the other members.
+type Member struct {
+	// Model is the member on its own, e.g. a *models.DLN for a
+	// *models.DLNEnsemble: the stacked parameters without their leading
+	// run dimension. Its parameters are the member's starting point; the
+	// ensemble copies the member's current parameters into it before its
+	// Metrics run and when training stops (where a Run leaves its model),
+	// so metrics written for a Run on this model serve unchanged.
+	Model       graph.Model
+	Sampler     Sampler
+	Schedule    Schedule
+	Metrics     []Metric
+	StepMetrics []StepMetric
+}
+
+// Ensemble trains the members of an ensemble model together, as one graph
+// with a leading run dimension (graph.CompileEnsemble), each with its own
+// parameters, sample stream, step-size schedule, metrics and divergence
+// detection. Member k's Result equals that of the Run with the same
+// model, loss, data, batch size, iterations and evaluation points and
+// member k's Model, Sampler, Schedule and metrics, bit for bit in float64
+// (see graph.EnsembleProgram for float32). A member that diverges stops
+// updating at that iteration, as a Run does; the others go on.
+type Ensemble struct {
+	// Model holds the K = len(Members) members; its parameters are set from
+	// the members' models when training starts.
+	Model   graph.EnsembleModel
+	Members []Member
+	Loss    graph.Loss
+	Data    data.Set
+	// Batch is the number of examples per member and update.
+	Batch      int
+	Iterations int // number of updates of every member
+	// Eval, DivergeAbove and Snapshots are those of Run, for every member.
+	Eval         []int
+	DivergeAbove float64
+	Snapshots    bool
+	// Progress, if set, is called every 1024 updates with the number of
+	// updates done, and once at the end.
+	Progress func(done int)
+}
+
+// Train trains the members and returns their results in order. As for
+// Run, a divergence is not an error; errors are for bad configuration,
+// failing metrics and cancellation (which returns the results so far).
+func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
+	if err := e.Data.Validate(); err != nil {
+		return nil, err
+	}
+	if e.Batch < 1 || e.Batch > e.Data.N {
+		return nil, fmt.Errorf("train: batch %d not in [1, %d]", e.Batch, e.Data.N)
+	}
+	k := len(e.Members)
+	if e.Model == nil || e.Model.Members() != k {
+		return nil, fmt.Errorf("train: an ensemble of %d members needs a model of %d members", k, k)
+	}
+	prog, err := graph.CompileEnsemble(e.Model, e.Loss, e.Batch)
+	if err != nil {
+		return nil, err
+	}
+	stacked := e.Model.Params()
+	steps := false
+	for m, mem := range e.Members {
+		if mem.Model == nil || mem.Sampler == nil || mem.Schedule == nil {
+			return nil, fmt.Errorf("train: member %d needs a model, a sampler and a schedule", m)
+		}
+		if err := graph.SetMember(stacked, m, mem.Model.Params()); err != nil {
+			return nil, fmt.Errorf("train: member %d: %w", m, err)
+		}
+		steps = steps || len(mem.StepMetrics) > 0
+	}
+	limit := e.DivergeAbove
+	if limit == 0 {
+		limit = DefaultDivergence
+	}
+	res := make([]Result, k)
+	for m, mem := range e.Members {
+		for _, mt := range mem.Metrics {
+			res[m].Names = append(res[m].Names, mt.Name)
+		}
+		for _, mt := range mem.StepMetrics {
+			res[m].Names = append(res[m].Names, mt.Name)
+		}
+	}
+	// measure records member m's metrics at iteration i, as Run's measure.
+	measure := func(m, i int, rate float64) ([]float64, error) {
+		mem := e.Members[m]
+		if err := graph.GetMember(stacked, m, mem.Model.Params()); err != nil {
+			return nil, err
+		}
+		row := make([]float64, len(mem.Metrics)+len(mem.StepMetrics))
+		for j, mt := range mem.Metrics {
+			var err error
+			if row[j], err = mt.Measure(); err != nil {
+				return nil, fmt.Errorf("train: member %d: metric %s at iteration %d: %w", m, mt.Name, i, err)
+			}
+		}
+		for j := range mem.StepMetrics {
+			row[len(mem.Metrics)+j] = math.NaN()
+		}
+		r := &res[m]
+		r.Iters = append(r.Iters, i)
+		r.Rates = append(r.Rates, rate)
+		r.Values = append(r.Values, row)
+		if e.Snapshots {
+			r.Params = append(r.Params, graph.Flatten(mem.Model.Params()))
+		}
+		return row, nil
+	}
+	// However training stops, every member's parameters end up in its
+	// model. SetMember has checked the shapes, so GetMember cannot fail.
+	defer func() {
+		for m, mem := range e.Members {
+			_ = graph.GetMember(stacked, m, mem.Model.Params())
+		}
+	}()
+	active := make([]bool, k)
+	for m := range active {
+		active[m] = true
+	}
+	running := k
+	rates := make([]float64, k)
+	rows := make([][]float64, k)
+	idx := make([]int, e.Batch)
+	var grad []float64
+	if steps {
+		grad = make([]float64, len(graph.Flatten(e.Members[0].Model.Params())))
+	}
+	next := 0
+	for i := 0; i < e.Iterations && running > 0; i++ {
+		if i&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			if e.Progress != nil {
+				e.Progress(i)
+			}
+		}
+		eval := next < len(e.Eval) && e.Eval[next] == i
+		if eval {
+			next++
+		}
+		for m, mem := range e.Members {
+			if !active[m] {
+				continue
+			}
+			rates[m] = mem.Schedule.Rate(i)
+			if eval {
+				if rows[m], err = measure(m, i, rates[m]); err != nil {
+					return res, err
+				}
+			}
+			mem.Sampler.Next(idx)
+			for b, j := range idx {
+				prog.SetExample(m, b, e.Data.Row(j), e.Data.Y[j:j+1])
+			}
+		}
+		losses, err := prog.Run()
+		if err != nil {
+			return res, fmt.Errorf("train: iteration %d: %w", i, err)
+		}
+		for m, loss := range losses {
+			if active[m] && (math.IsNaN(loss) || math.IsInf(loss, 0) || loss > limit) {
+				res[m].Diverged, res[m].DivergedAt = true, i
+				active[m] = false
+				running--
+			}
+		}
+		if eval && steps {
+			for m, mem := range e.Members {
+				if !active[m] || len(mem.StepMetrics) == 0 {
+					continue
+				}
+				prog.Gradient(m, grad)
+				row := rows[m]
+				for j, mt := range mem.StepMetrics {
+					if row[len(mem.Metrics)+j], err = mt.Measure(grad); err != nil {
+						return res, fmt.Errorf("train: member %d: metric %s at iteration %d: %w", m, mt.Name, i, err)
+					}
+				}
+			}
+		}
+		prog.Descend(rates, active)
+	}
+	if next < len(e.Eval) && e.Eval[next] == e.Iterations {
+		for m, mem := range e.Members {
+			if !active[m] {
+				continue
+			}
+			if _, err := measure(m, e.Iterations, mem.Schedule.Rate(e.Iterations)); err != nil {
+				return res, err
+			}
+		}
+	}
+	if e.Progress != nil {
+		e.Progress(e.Iterations)
+	}
+	return res, nil
+}
