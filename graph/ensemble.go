@@ -68,29 +68,18 @@ type EnsembleProgram struct {
 // member of m on its own batch of batch examples, and the gradients. The
 // loss must be one of EnsembleLosses.
 func CompileEnsemble(m EnsembleModel, loss Loss, batch int) (p *EnsembleProgram, err error) {
-	if err := loss.Validate(); err != nil {
+	ps := m.Params()
+	if err := checkCompile(ps, loss, batch); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(EnsembleLosses, loss) {
 		return nil, fmt.Errorf("graph: the %s loss is not available for ensembles (available: %v)", loss, EnsembleLosses)
 	}
-	if batch < 1 {
-		return nil, fmt.Errorf("graph: batch size must be ≥ 1, got %d", batch)
-	}
 	k := m.Members()
 	if k < 1 {
 		return nil, fmt.Errorf("graph: an ensemble needs ≥ 1 member, got %d", k)
 	}
-	ps := m.Params()
-	if len(ps) == 0 {
-		return nil, fmt.Errorf("graph: model has no parameters")
-	}
-	names := make(map[string]bool)
 	for _, q := range ps {
-		if names[q.name] {
-			return nil, fmt.Errorf("graph: two parameters are named %q", q.name)
-		}
-		names[q.name] = true
 		if len(q.shape) < 2 || q.shape[0] != k {
 			return nil, fmt.Errorf("graph: ensemble parameter %q has shape %v, want (%d, ...)", q.name, q.shape, k)
 		}

@@ -41,23 +41,32 @@ func CompileLoss(m Model, loss Loss, batch int) (*Program, error) {
 	return compile(m, loss, batch, false)
 }
 
-func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) {
+// checkCompile validates what every compiled program needs: a known loss,
+// a positive batch size and parameters with distinct names.
+func checkCompile(ps []*Param, loss Loss, batch int) error {
 	if err := loss.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if batch < 1 {
-		return nil, fmt.Errorf("graph: batch size must be ≥ 1, got %d", batch)
+		return fmt.Errorf("graph: batch size must be ≥ 1, got %d", batch)
 	}
-	ps := m.Params()
 	if len(ps) == 0 {
-		return nil, fmt.Errorf("graph: model has no parameters")
+		return fmt.Errorf("graph: model has no parameters")
 	}
 	names := make(map[string]bool)
 	for _, q := range ps {
 		if names[q.name] {
-			return nil, fmt.Errorf("graph: two parameters are named %q", q.name)
+			return fmt.Errorf("graph: two parameters are named %q", q.name)
 		}
 		names[q.name] = true
+	}
+	return nil
+}
+
+func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) {
+	ps := m.Params()
+	if err := checkCompile(ps, loss, batch); err != nil {
+		return nil, err
 	}
 	s := newScope(ps[0].Dtype())
 	// A model written against Gorgonia may panic on a shape error; that
