@@ -108,13 +108,18 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 // WriteHessian writes rep as dir/RUN.json and its spectral density as
 // dir/RUN-density.png.
 func WriteHessian(dir string, rep HessianReport) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(dir, rep.Run+".json"), rep); err != nil {
+	if err := writeReport(dir, rep.Run+".json", rep); err != nil {
 		return err
 	}
 	return densityFigure(rep).Save(filepath.Join(dir, rep.Run+"-density.png"))
+}
+
+// writeReport writes v as JSON to dir/name, creating dir.
+func writeReport(dir, name string, v any) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, name), v)
 }
 
 // densityFigure draws the Gaussian-broadened density, with σ a hundredth

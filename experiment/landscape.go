@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot/vg"
@@ -135,10 +134,7 @@ func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 // WriteLandscape writes dir/RUN-landscape.json, dir/RUN-slices.png and
 // dir/RUN-plane.png.
 func WriteLandscape(dir string, ls Landscape) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(dir, ls.Run+"-landscape.json"), ls); err != nil {
+	if err := writeReport(dir, ls.Run+"-landscape.json", ls); err != nil {
 		return err
 	}
 	names := [2]string{"direction 1", "direction 2"}

@@ -138,10 +138,18 @@ func TestSaveDefaultSize(t *testing.T) {
 
 func TestSaveFormats(t *testing.T) {
 	row := Row{Panels: []Panel{{Series: []Series{{Label: "a", X: []float64{0, 1, 2}, Y: []float64{3, 1, 2}}}}}}
+	checkFormats(t, row.Save, ".png", ".PNG", ".svg", ".pdf")
+}
+
+// checkFormats saves a figure with each extension and checks the file's
+// first bytes name the format.
+func checkFormats(t *testing.T, save func(string) error, exts ...string) {
+	t.Helper()
 	dir := t.TempDir()
-	for ext, magic := range map[string]string{".png": "\x89PNG", ".PNG": "\x89PNG", ".svg": "<?xml", ".pdf": "%PDF"} {
+	for _, ext := range exts {
+		magic := map[string]string{".png": "\x89PNG", ".svg": "<?xml", ".pdf": "%PDF"}[strings.ToLower(ext)]
 		path := filepath.Join(dir, "fig"+ext)
-		if err := row.Save(path); err != nil {
+		if err := save(path); err != nil {
 			t.Errorf("%s: %v", ext, err)
 			continue
 		}

@@ -4,10 +4,8 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"gonum.org/v1/plot/vg"
@@ -123,21 +121,7 @@ func TestSurfaceSave(t *testing.T) {
 func TestSurfaceFormats(t *testing.T) {
 	s := bowl()
 	s.Points = []Point{{Label: "minimum", Shape: "star"}}
-	dir := t.TempDir()
-	for ext, magic := range map[string]string{".png": "\x89PNG", ".svg": "<?xml", ".pdf": "%PDF"} {
-		path := filepath.Join(dir, "surface"+ext)
-		if err := s.Save(path); err != nil {
-			t.Errorf("%s: %v", ext, err)
-			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(string(data), magic) {
-			t.Errorf("%s: file starts with %q, want %q", ext, data[:min(len(data), 8)], magic)
-		}
-	}
+	checkFormats(t, s.Save, ".png", ".svg", ".pdf")
 }
 
 func TestCoolwarm(t *testing.T) {
