@@ -136,6 +136,12 @@ func densityFigure(rep HessianReport) plots.Row {
 		grid[i] = lo - 5*sigma + float64(i)*(hi-lo+10*sigma)/float64(len(grid)-1)
 	}
 	s := plots.Series{Label: fmt.Sprintf("stochastic Lanczos quadrature, σ = %.3g", sigma), X: grid, Y: rep.Density.Smooth(grid, sigma)}
+	// Six decades below the peak: the Gaussian tails in the gaps of the
+	// spectrum reach 1e-100 and would squash the bulk into a line.
+	peak := 0.0
+	for _, y := range s.Y {
+		peak = max(peak, y)
+	}
 	var marks []plots.Mark
 	for i, v := range rep.Top {
 		m := plots.Mark{X: v}
@@ -147,7 +153,7 @@ func densityFigure(rep HessianReport) plots.Row {
 	return plots.Row{
 		Title: fmt.Sprintf("Hessian spectrum of %s/%s at iteration %d (trace %.4g, λ_max %.4g)", rep.Experiment, rep.Run, rep.Iteration, rep.Trace, hi),
 		Panels: []plots.Panel{{
-			Title: "spectral density", XLabel: "eigenvalue", YLabel: "density", LogY: true,
+			Title: "spectral density", XLabel: "eigenvalue", YLabel: "density", LogY: true, YMin: 1e-6 * peak,
 			Series: []plots.Series{s},
 		}},
 		Marks:      marks,
