@@ -11,32 +11,18 @@ import (
 	"sgdlab/models"
 )
 
-func TestNorms(t *testing.T) {
+func TestL2(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		u, v       []float64
-		l0         int
-		l1, l2, bl float64
+		vs   [][]float64
+		want float64
 	}{
-		{"zero", []float64{0.1, 0.1}, []float64{0, 0}, 0, 0, 0.1 * math.Sqrt2, 0.1 * math.Sqrt2},
-		{"balanced", []float64{2, -3}, []float64{-2, 3}, 2, 13, math.Sqrt(26), 0},
-		{"underflow", []float64{1e-30, 1}, []float64{1e-30, 0.5}, 1, 0.5 + 1e-60, math.Sqrt(1.25 + 2e-60), 0.5},
+		{[][]float64{{0.1, 0.1}, {0, 0}}, 0.1 * math.Sqrt2},
+		{[][]float64{{2, -3}, {-2, 3}}, math.Sqrt(26)},
+		{[][]float64{{1e-30, 1}, {1e-30, 0.5}}, math.Sqrt(1.25 + 2e-60)},
+		{nil, 0},
 	} {
-		beta := make([]float64, len(tc.u))
-		for j := range beta {
-			beta[j] = tc.u[j] * tc.v[j]
-		}
-		if got := analysis.L0(beta, analysis.DefaultL0Threshold); got != tc.l0 {
-			t.Errorf("%s: L0 = %d, want %d", tc.name, got, tc.l0)
-		}
-		if got := analysis.L1(beta); math.Abs(got-tc.l1) > 1e-15 {
-			t.Errorf("%s: L1 = %v, want %v", tc.name, got, tc.l1)
-		}
-		if got := analysis.L2(tc.u, tc.v); math.Abs(got-tc.l2) > 1e-15 {
-			t.Errorf("%s: L2 = %v, want %v", tc.name, got, tc.l2)
-		}
-		if got := analysis.Balancedness(tc.u, tc.v); math.Abs(got-tc.bl) > 1e-15 {
-			t.Errorf("%s: Balancedness = %v, want %v", tc.name, got, tc.bl)
+		if got := analysis.L2(tc.vs...); math.Abs(got-tc.want) > 1e-15 {
+			t.Errorf("L2(%v) = %v, want %v", tc.vs, got, tc.want)
 		}
 	}
 }

@@ -60,22 +60,35 @@ type SparseRegression struct {
 	Seed  uint32 `json:"seed"`   // np.random.seed value
 }
 
-// Validate returns an error naming the first field out of its range.
+// Validate reports every field out of its range, by its JSON key.
 func (c SparseRegression) Validate() error {
-	switch {
-	case c.N < 1:
-		return fmt.Errorf("data: SparseRegression.N = %d, want N >= 1", c.N)
-	case c.D < 1:
-		return fmt.Errorf("data: SparseRegression.D = %d, want D >= 1", c.D)
-	case c.R < 1 || c.R > c.D:
-		return fmt.Errorf("data: SparseRegression.R = %d, want 1 <= R <= D = %d", c.R, c.D)
-	case c.NTest < 0:
-		return fmt.Errorf("data: SparseRegression.NTest = %d, want NTest >= 0", c.NTest)
-	case c.N > math.MaxInt/c.D-1-c.NTest:
-		// Generate draws (N+NTest+1)·D normals in all.
-		return errors.New("data: SparseRegression: (N+NTest+1)×D overflows int")
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.N < 1 || c.N > MaxValues {
+		add("n: must be in [1, %d], got %d", MaxValues, c.N)
 	}
-	return nil
+	if c.D < 1 || c.D > MaxValues {
+		add("d: must be in [1, %d], got %d", MaxValues, c.D)
+	} else if c.R < 1 || c.R > c.D {
+		add("r: must be in [1, d = %d], got %d", c.D, c.R)
+	}
+	if c.NTest < 0 || c.NTest > MaxValues {
+		add("n_test: must be in [0, %d], got %d", MaxValues, c.NTest)
+	}
+	// Generate draws (N+NTest+1)·D normals and N+NTest targets.
+	if len(errs) == 0 && (c.N+c.NTest+2)*c.D > MaxValues {
+		add("n, n_test, d: (n + n_test + 2)·d = %d values exceed %d", (c.N+c.NTest+2)*c.D, MaxValues)
+	}
+	return errors.Join(errs...)
+}
+
+// Size implements Source.
+func (c SparseRegression) Size() Size { return Size{N: c.N, NTest: c.NTest, D: c.D} }
+
+// Load implements Source: the sets of Generate.
+func (c SparseRegression) Load() (train, test Set, err error) {
+	train, test, _, err = c.Generate()
+	return train, test, err
 }
 
 // Generate draws the data in the order of the authors' numpy code:

@@ -195,14 +195,17 @@ func TestSparseRegressionValidate(t *testing.T) {
 	}{
 		{e1, ""},
 		{data.SparseRegression{N: 1, D: 1, R: 1}, ""},
-		{data.SparseRegression{N: 0, D: 10, R: 1}, "SparseRegression.N = 0, want N >= 1"},
-		{data.SparseRegression{N: -3, D: 10, R: 1}, "SparseRegression.N = -3"},
-		{data.SparseRegression{N: 5, D: 0, R: 0}, "SparseRegression.D = 0, want D >= 1"},
-		{data.SparseRegression{N: 5, D: 10, R: 0}, "SparseRegression.R = 0, want 1 <= R <= D = 10"},
-		{data.SparseRegression{N: 5, D: 10, R: 11}, "SparseRegression.R = 11, want 1 <= R <= D = 10"},
-		{data.SparseRegression{N: 5, D: 10, R: 1, NTest: -1}, "SparseRegression.NTest = -1, want NTest >= 0"},
-		{data.SparseRegression{N: math.MaxInt / 2, D: 4, R: 1}, "overflows int"},
-		{data.SparseRegression{N: 1, D: 4, R: 1, NTest: math.MaxInt / 4}, "overflows int"},
+		{data.SparseRegression{N: 0, D: 10, R: 1}, "n: must be in [1, 134217728], got 0"},
+		{data.SparseRegression{N: -3, D: 10, R: 1}, "n: must be in [1, 134217728], got -3"},
+		{data.SparseRegression{N: 5, D: 0, R: 0}, "d: must be in [1, 134217728], got 0"},
+		{data.SparseRegression{N: 5, D: 10, R: 0}, "r: must be in [1, d = 10], got 0"},
+		{data.SparseRegression{N: 5, D: 10, R: 11}, "r: must be in [1, d = 10], got 11"},
+		{data.SparseRegression{N: 5, D: 10, R: 1, NTest: -1}, "n_test: must be in [0, 134217728], got -1"},
+		{data.SparseRegression{N: 0, D: 0, R: 1, NTest: -1}, "n: must be in [1, 134217728], got 0\nd: must be in [1, 134217728], got 0\nn_test"},
+		{data.SparseRegression{N: math.MaxInt / 2, D: 4, R: 1}, "n: must be in"},
+		{data.SparseRegression{N: 1, D: 4, R: 1, NTest: math.MaxInt / 4}, "n_test: must be in"},
+		{data.SparseRegression{N: 80, D: 200, R: 20, NTest: 100_000_000}, "values exceed 134217728"},
+		{data.SparseRegression{N: 80, D: 200, R: 20, NTest: 1_000_000}, "(n + n_test + 2)·d = 200016400 values exceed 134217728"},
 	} {
 		err := tc.cfg.Validate()
 		switch {

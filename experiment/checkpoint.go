@@ -1,8 +1,11 @@
 package experiment
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,37 +43,106 @@ func newCheckpoint(c Config, run string, iteration int, m graph.Model) Checkpoin
 	return cp
 }
 
+// maxCheckpointBytes bounds the size of a checkpoint file: the
+// parameters of the largest model a configuration may build
+// (models.MaxParams), at most 25 bytes each in JSON, and the configuration.
+const maxCheckpointBytes = 25*models.MaxParams + 1<<24
+
 // LoadCheckpoint reads a checkpoint written by Run (under
-// DIR/EXPERIMENT/checkpoints/RUN.json).
+// DIR/EXPERIMENT/checkpoints/RUN.json) and checks it before anything is
+// built from it: its configuration is validated as LoadConfig does, its
+// names must be plain file names, and its parameters must be those of the
+// configuration's model.
 func LoadCheckpoint(path string) (Checkpoint, error) {
 	var cp Checkpoint
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return cp, err
 	}
-	if err := json.Unmarshal(b, &cp); err != nil {
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCheckpointBytes+1))
+	if err != nil {
 		return cp, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	if err := cp.Config.Validate(); err != nil {
-		return cp, fmt.Errorf("checkpoint %s: config: %w", path, err)
+	if len(b) > maxCheckpointBytes {
+		return cp, fmt.Errorf("%w: checkpoint %s: larger than the limit of %d bytes", ErrInvalid, path, maxCheckpointBytes)
+	}
+	return parseCheckpoint(path, b)
+}
+
+// parseCheckpoint decodes and checks the checkpoint b, read from src.
+func parseCheckpoint(src string, b []byte) (Checkpoint, error) {
+	var cp Checkpoint
+	var raw struct {
+		Experiment string          `json:"experiment"`
+		Run        string          `json:"run"`
+		Iteration  int             `json:"iteration"`
+		Config     json.RawMessage `json:"config"`
+		Params     []ParamValue    `json:"params"`
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&raw); err != nil {
+		return cp, fmt.Errorf("%w: checkpoint %s: %w", ErrInvalid, src, err)
+	}
+	if raw.Config == nil {
+		return cp, fmt.Errorf("%w: checkpoint %s: config: missing", ErrInvalid, src)
+	}
+	if err := decodeStrict("checkpoint "+src+": config", raw.Config, nil, &cp.Config); err != nil {
+		return cp, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	cp.Experiment, cp.Run, cp.Iteration, cp.Params = raw.Experiment, raw.Run, raw.Iteration, raw.Params
+	var errs []error
+	if cp.Experiment != cp.Config.Name {
+		errs = append(errs, fmt.Errorf("experiment: %q is not the config's name %q", cp.Experiment, cp.Config.Name))
+	}
+	if !validName(cp.Run) || !slices.ContainsFunc(cp.Config.Runs, func(r RunSpec) bool { return r.Name == cp.Run }) {
+		errs = append(errs, fmt.Errorf("run: %q is not one of the config's runs (names are plain file names of [A-Za-z0-9._-])", cp.Run))
+	}
+	if cp.Iteration < 0 || cp.Iteration > cp.Config.Iterations {
+		errs = append(errs, fmt.Errorf("iteration: must be in [0, config.iterations = %d], got %d", cp.Config.Iterations, cp.Iteration))
+	}
+	m, err := cp.Config.check()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("config: %w", err))
+	} else if err := checkParams(cp.Params, m.Params()); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Checkpoint{}, fmt.Errorf("%w: checkpoint %s: %w", ErrInvalid, src, errors.Join(errs...))
 	}
 	return cp, nil
 }
 
-// Model rebuilds the model and loads the checkpoint's parameters into it.
-func (cp Checkpoint) Model() (*models.DLN, error) {
-	m := cp.Config.newModel()
-	ps := m.Params()
-	if len(ps) != len(cp.Params) {
-		return nil, fmt.Errorf("checkpoint of run %s: %d parameters, the model has %d", cp.Run, len(cp.Params), len(ps))
+// checkParams reports whether vs are values for the parameters ps: the
+// same names, shapes and lengths, in order.
+func checkParams(vs []ParamValue, ps []*graph.Param) error {
+	if len(vs) != len(ps) {
+		return fmt.Errorf("params: %d tensors, the model has %d", len(vs), len(ps))
 	}
+	var errs []error
 	for i, p := range ps {
-		v := cp.Params[i]
+		v := vs[i]
 		if v.Name != p.Name() || !slices.Equal(v.Shape, p.Shape()) || len(v.Values) != p.Len() {
-			return nil, fmt.Errorf("checkpoint of run %s: params[%d] is %q %v with %d values, the model wants %q %v",
-				cp.Run, i, v.Name, v.Shape, len(v.Values), p.Name(), p.Shape())
+			errs = append(errs, fmt.Errorf("params[%d]: %q of shape %v with %d values, the model wants %q of shape %v",
+				i, v.Name, v.Shape, len(v.Values), p.Name(), p.Shape()))
 		}
-		p.Set(v.Values)
+	}
+	return errors.Join(errs...)
+}
+
+// Model rebuilds the checkpoint's model through the registry of model
+// kinds and loads its parameters into it.
+func (cp Checkpoint) Model() (graph.Model, error) {
+	m, err := cp.Config.Model.Spec.New()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkParams(cp.Params, m.Params()); err != nil {
+		return nil, fmt.Errorf("checkpoint of run %s: %w", cp.Run, err)
+	}
+	for i, p := range m.Params() {
+		p.Set(cp.Params[i].Values)
 	}
 	return m, nil
 }

@@ -284,6 +284,8 @@ func TestE3ReproducesAuthors(t *testing.T) {
 func TestE2EdgeOfStability(t *testing.T) {
 	c := dlnGD()
 	c.Runs = []RunSpec{c.Runs[0], c.Runs[3]}
+	// The first 12 001 updates of GD γ=3.53, before its decay.
+	c.Runs[1].Schedule = train.ScheduleSpec{Kind: "constant", LR: 3.53}
 	c.Iterations, c.Grid = 12001, train.Grid{Kind: "every", T: 12001, Every: 100}
 	c.Metrics = []string{"train_loss", "sharpness"}
 	c.Figures = nil

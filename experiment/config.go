@@ -3,10 +3,12 @@ package experiment
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"sgdlab/data"
 	"sgdlab/graph"
+	"sgdlab/metric"
 	"sgdlab/models"
 	"sgdlab/train"
 )
@@ -21,10 +23,13 @@ type Config struct {
 	Loss        graph.Loss `json:"loss"`
 	Iterations  int        `json:"iterations"` // updates per run
 	Grid        train.Grid `json:"grid"`       // evaluation iterations
-	Metrics     []string   `json:"metrics"`    // names, see MetricNames
-	Rank        RankSpec   `json:"rank"`       // used by the "rank" metric
+	// Metrics names what is measured at every evaluation point: metrics
+	// registered with metric.Register and those the model offers itself
+	// (`sgdlab list -metrics` shows them).
+	Metrics []string           `json:"metrics"`
+	Rank    metric.RankOptions `json:"rank"` // used by the "rank" metric
 	// Sharpness configures the "sharpness" and "step_cosine" metrics.
-	Sharpness SharpnessSpec `json:"sharpness,omitempty"`
+	Sharpness metric.SharpnessOptions `json:"sharpness,omitempty"`
 	Runs      []RunSpec     `json:"runs"`
 	Figures   []FigureSpec  `json:"figures"`
 	// Surface, if set, draws loss surfaces with trajectories (E3).
@@ -32,40 +37,6 @@ type Config struct {
 	// DivergeAbove is the batch loss above which a run counts as diverged
 	// (train.DefaultDivergence if 0).
 	DivergeAbove float64 `json:"diverge_above,omitempty"`
-}
-
-// DataSpec selects the data set. Kind "sparse_regression" is the only
-// kind so far; its parameters are those of data.SparseRegression.
-type DataSpec struct {
-	Kind string `json:"kind"`
-	data.SparseRegression
-}
-
-// ModelSpec selects the model. Kind "dln" is the only kind so far; its
-// parameters are those of models.DLNSpec.
-type ModelSpec struct {
-	Kind string `json:"kind"`
-	models.DLNSpec
-}
-
-// RankSpec configures rank(φ_θ(X)) (§3.1 of the spec): the Jacobian on
-// the first Examples test points, singular values counted above
-// Threshold·σ₁, computed at every Every-th evaluation point and at the
-// last one (other points are left empty, as it costs an SVD).
-type RankSpec struct {
-	Examples  int     `json:"examples,omitempty"`
-	Threshold float64 `json:"threshold,omitempty"`
-	Every     int     `json:"every,omitempty"`
-}
-
-// SharpnessSpec configures the sharpness λ_max of the Hessian of the
-// training loss on the first Examples training points (all if 0), found
-// by Lanczos with Steps Hessian-vector products (20 if 0), at every
-// Every-th evaluation point and the last.
-type SharpnessSpec struct {
-	Examples int `json:"examples,omitempty"`
-	Steps    int `json:"steps,omitempty"`
-	Every    int `json:"every,omitempty"`
 }
 
 // RunSpec is one training run of an experiment.
@@ -124,94 +95,213 @@ type PanelSpec struct {
 	YMax      float64 `json:"y_max,omitempty"`
 }
 
-// nameChars are the characters allowed in run names, which name files.
+// Limits on what a configuration may ask for, so that no configuration
+// or checkpoint can make sgdlab run out of memory or appear to hang
+// before it starts (data and model sizes are bounded by data.MaxValues
+// and models.MaxParams, evaluation grids by train.MaxPoints).
+const (
+	MaxIterations = 1_000_000_000 // updates per run
+	MaxRuns       = 1000          // runs per experiment
+	MaxFigures    = 100           // figures per experiment
+	MaxPanels     = 20            // panels per figure
+	MaxRetries    = 100           // retries of a diverged run
+	MaxSurface    = 1000          // points per axis of a loss surface
+	// MaxMatrix bounds the scalars of the dense matrices metrics keep:
+	// the Jacobian of "rank" (examples × parameters) and the Lanczos
+	// basis of "sharpness" (steps × parameters).
+	MaxMatrix = 1 << 27
+)
+
+// nameChars are the characters allowed in experiment and run names,
+// which name files and directories.
 const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
-// Validate reports every problem of c, naming the offending keys.
+// validName reports whether s can name a file inside a result directory:
+// non-empty, of nameChars, and not "." or "..".
+func validName(s string) bool {
+	return s != "" && s != "." && s != ".." && len(s) <= 200 && strings.Trim(s, nameChars) == ""
+}
+
+// Validate reports every problem of c, naming the offending keys. It
+// builds the model to check what the configuration asks of it (the
+// shape of its inputs and outputs, the metrics it can provide), but
+// loads no data and trains nothing.
 func (c Config) Validate() error {
+	_, err := c.check()
+	return err
+}
+
+// check validates c and returns its model at initialisation, nil where
+// the model itself is invalid.
+func (c Config) check() (graph.Model, error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.Name == "" {
-		add("name: must not be empty")
-	}
-	switch c.Data.Kind {
-	case "sparse_regression":
-		if err := c.Data.SparseRegression.Validate(); err != nil {
-			add("data: %v", err)
+	// addAll prefixes each of the joined errors of a spec with its key.
+	addAll := func(prefix string, err error) {
+		if err == nil {
+			return
 		}
-	default:
-		add("data.kind: unknown %q (allowed: sparse_regression)", c.Data.Kind)
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				add("%s.%v", prefix, e)
+			}
+			return
+		}
+		add("%s: %v", prefix, err)
 	}
-	switch c.Model.Kind {
-	case "dln":
-		if err := c.Model.DLNSpec.Validate(); err != nil {
+	if !validName(c.Name) {
+		add("name: must be non-empty, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names the result directory), got %q", c.Name)
+	}
+	var size data.Size
+	switch {
+	case c.Data.Source == nil:
+		add("data.kind: missing (registered: %s)", strings.Join(data.Kinds(), ", "))
+	case c.Data.Source.Validate() != nil:
+		addAll("data", c.Data.Source.Validate())
+	default:
+		size = c.Data.Source.Size()
+	}
+	var m graph.Model
+	switch {
+	case c.Model.Spec == nil:
+		add("model.kind: missing (registered: %s)", strings.Join(models.Kinds(), ", "))
+	case c.Model.Spec.Validate() != nil:
+		addAll("model", c.Model.Spec.Validate())
+	default:
+		var err error
+		if m, err = c.Model.Spec.New(); err != nil {
 			add("model: %v", err)
 		}
-		if c.Model.D != c.Data.D {
-			add("model.d: %d does not match data.d %d", c.Model.D, c.Data.D)
-		}
-	default:
-		add("model.kind: unknown %q (allowed: dln)", c.Model.Kind)
 	}
 	if err := c.Loss.Validate(); err != nil {
 		add("loss: %v", err)
 	}
-	if c.Iterations < 1 {
-		add("iterations: must be ≥ 1, got %d", c.Iterations)
+	if m != nil && size.D > 0 && c.Loss.Validate() == nil {
+		c.checkModel(m, size, add)
 	}
-	if _, err := c.Grid.Iterations(); err != nil {
+	if c.Iterations < 1 || c.Iterations > MaxIterations {
+		add("iterations: must be in [1, %d], got %d", MaxIterations, c.Iterations)
+	}
+	// A grid of t points ends before t, or at t when it records after the
+	// update; either way its last point must be reached.
+	if lastT := c.Iterations + 1; c.Iterations >= 1 && (c.Grid.T > lastT || c.Grid.After && c.Grid.T > c.Iterations) {
+		if c.Grid.After {
+			lastT--
+		}
+		add("grid.t: must be in [1, %d] (iterations = %d), got %d", lastT, c.Iterations, c.Grid.T)
+	} else if _, err := c.Grid.Iterations(); err != nil {
 		add("grid: %v", err)
 	}
 	known := make(map[string]bool)
-	for i, m := range c.Metrics {
-		if !isMetric(m) {
-			add("metrics[%d]: unknown %q (allowed: %s)", i, m, strings.Join(MetricNames, ", "))
+	for _, name := range c.Metrics {
+		known[name] = true
+	}
+	if m != nil {
+		addAll("metrics", metric.Check(c.Metrics, m))
+	}
+	params := 0
+	if m != nil {
+		params = len(graph.Flatten(m.Params()))
+	}
+	if known["rank"] && size.D > 0 {
+		r := c.Rank
+		if r.Examples < 1 || r.Examples > size.NTest || !(r.Threshold > 0) || r.Every < 1 {
+			add("rank: need 1 ≤ examples ≤ data.n_test (%d), threshold > 0 and every ≥ 1, got %+v", size.NTest, r)
+		} else if params > 0 && r.Examples > MaxMatrix/params {
+			add("rank.examples: the %d × %d Jacobian exceeds the limit of %d values", r.Examples, params, MaxMatrix)
 		}
-		known[m] = true
 	}
-	if known["rank"] && (c.Rank.Examples < 1 || c.Rank.Examples > c.Data.NTest || !(c.Rank.Threshold > 0) || c.Rank.Every < 1) {
-		add("rank: need 1 ≤ examples ≤ data.n_test (%d), threshold > 0 and every ≥ 1, got %+v", c.Data.NTest, c.Rank)
+	if known["sharpness"] && size.D > 0 {
+		s := c.Sharpness
+		if s.Every < 1 || s.Examples < 0 || s.Examples > size.N || s.Steps < 0 {
+			add("sharpness: need every ≥ 1, 0 ≤ examples ≤ data.n (%d) and steps ≥ 0, got %+v", size.N, s)
+		} else if params > 0 && max(s.Steps, 20) > MaxMatrix/params {
+			add("sharpness.steps: %d Lanczos vectors of %d parameters exceed the limit of %d values", max(s.Steps, 20), params, MaxMatrix)
+		}
 	}
-	if (known["sharpness"] || known["step_cosine"]) && (c.Sharpness.Every < 1 || c.Sharpness.Examples < 0 || c.Sharpness.Examples > c.Data.N || c.Sharpness.Steps < 0) {
-		add("sharpness: need every ≥ 1, 0 ≤ examples ≤ data.n (%d) and steps ≥ 0, got %+v", c.Data.N, c.Sharpness)
+	c.checkRuns(size, add)
+	c.checkFigures(known, add)
+	c.Surface.validate(c, add)
+	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
+		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
 	}
-	if known["step_cosine"] && !known["sharpness"] {
-		add("metrics: step_cosine needs the sharpness metric")
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: experiment %q: %w", ErrInvalid, c.Name, errors.Join(errs...))
 	}
-	if len(c.Runs) == 0 {
-		add("runs: at least one run is needed")
+	return m, nil
+}
+
+// checkModel checks that m takes the data's examples and gives one output
+// per example, by building its loss graph for a batch of one.
+func (c Config) checkModel(m graph.Model, size data.Size, add func(string, ...any)) {
+	in := m.Input()
+	if len(in) != 1 || in[0] != size.D {
+		add("model: takes inputs of shape %v, the data's examples have shape [%d]", in, size.D)
+		return
+	}
+	p, err := graph.CompileLoss(m, c.Loss, 1)
+	if err != nil {
+		add("model: %v", err)
+		return
+	}
+	if p.Outputs() != 1 {
+		add("model: gives %d outputs per example, the data has 1 target", p.Outputs())
+	}
+}
+
+func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
+	if len(c.Runs) == 0 || len(c.Runs) > MaxRuns {
+		add("runs: need 1 to %d runs, got %d", MaxRuns, len(c.Runs))
 	}
 	names := make(map[string]bool)
 	for i, r := range c.Runs {
-		if r.Name == "" || names[r.Name] || strings.Trim(r.Name, nameChars) != "" {
-			add("runs[%d].name: must be non-empty, unique and made of [A-Za-z0-9._-] (it names files), got %q", i, r.Name)
+		if !validName(r.Name) || names[r.Name] {
+			add("runs[%d].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names files), got %q", i, r.Name)
 		}
 		names[r.Name] = true
 		switch r.Optimizer.Kind {
 		case "sgd":
-			if r.Optimizer.Batch < 1 || r.Optimizer.Batch > c.Data.N {
-				add("runs[%d].optimizer.batch: must be in [1, %d], got %d", i, c.Data.N, r.Optimizer.Batch)
+			if size.N > 0 && (r.Optimizer.Batch < 1 || r.Optimizer.Batch > size.N) {
+				add("runs[%d].optimizer.batch: must be in [1, data.n = %d], got %d", i, size.N, r.Optimizer.Batch)
 			}
 		case "gd":
+			if r.Optimizer.Batch != 0 || r.Optimizer.Seed != 0 {
+				add("runs[%d].optimizer: gd uses the full batch and no seed; leave batch and seed unset", i)
+			}
 		default:
 			add("runs[%d].optimizer.kind: unknown %q (allowed: sgd, gd)", i, r.Optimizer.Kind)
 		}
-		if _, err := r.Schedule.Schedule(); err != nil {
+		if sched, err := r.Schedule.Schedule(); err != nil {
 			add("runs[%d].schedule: %v", i, err)
+		} else {
+			for _, at := range sched.Marks() {
+				if at >= c.Iterations && c.Iterations >= 1 {
+					add("runs[%d].schedule: a step-size change at update %d comes after the last update, %d (iterations = %d)", i, at, c.Iterations-1, c.Iterations)
+				}
+			}
 		}
 		if r.Palette != "" && r.Palette != "blues" && r.Palette != "reds" {
 			add("runs[%d].palette: unknown %q (allowed: blues, reds)", i, r.Palette)
 		}
-		if r.Retry != nil && (!(r.Retry.Step > 0) || r.Retry.Max < 1 || !(r.Retry.Step*float64(r.Retry.Max) < r.Schedule.LR)) {
-			add("runs[%d].retry: need step > 0, max ≥ 1 and step·max < schedule.lr, got %+v", i, *r.Retry)
+		if r.Retry != nil && (!(r.Retry.Step > 0) || r.Retry.Max < 1 || r.Retry.Max > MaxRetries || !(r.Retry.Step*float64(r.Retry.Max) < r.Schedule.LR)) {
+			add("runs[%d].retry: need step > 0, 1 ≤ max ≤ %d and step·max < schedule.lr, got %+v", i, MaxRetries, *r.Retry)
 		}
 	}
+}
+
+func (c Config) checkFigures(known map[string]bool, add func(string, ...any)) {
+	if len(c.Figures) > MaxFigures {
+		add("figures: at most %d, got %d", MaxFigures, len(c.Figures))
+		return
+	}
+	files := make(map[string]bool)
 	for i, f := range c.Figures {
-		if !strings.HasSuffix(f.File, ".png") || strings.ContainsAny(f.File, `/\`) {
-			add("figures[%d].file: must be a plain file name ending in .png, got %q", i, f.File)
+		if !strings.HasSuffix(f.File, ".png") || !validName(f.File) || files[f.File] {
+			add("figures[%d].file: must be a unique plain file name of [A-Za-z0-9._-] ending in .png, got %q", i, f.File)
 		}
-		if len(f.Panels) == 0 {
-			add("figures[%d].panels: at least one panel is needed", i)
+		files[f.File] = true
+		if len(f.Panels) == 0 || len(f.Panels) > MaxPanels {
+			add("figures[%d].panels: need 1 to %d panels, got %d", i, MaxPanels, len(f.Panels))
 		}
 		for j, p := range f.Panels {
 			if !known[p.Metric] {
@@ -220,14 +310,9 @@ func (c Config) Validate() error {
 			if p.Reference != "" && p.Reference != "2/lr" {
 				add("figures[%d].panels[%d].reference: unknown %q (allowed: 2/lr)", i, j, p.Reference)
 			}
+			if p.LogY && (p.YMin < 0 || p.YMax < 0) {
+				add("figures[%d].panels[%d]: a log axis needs y_min and y_max ≥ 0 (0: automatic)", i, j)
+			}
 		}
 	}
-	c.Surface.validate(c, add)
-	if c.DivergeAbove < 0 {
-		add("diverge_above: must be ≥ 0, got %v", c.DivergeAbove)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("experiment %q: %w", c.Name, errors.Join(errs...))
-	}
-	return nil
 }

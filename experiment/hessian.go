@@ -54,7 +54,7 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	trainSet, _, _, err := cp.Config.Data.Generate()
+	trainSet, _, err := cp.Config.Data.Source.Load()
 	if err != nil {
 		return rep, err
 	}

@@ -82,9 +82,13 @@ func TestLoadCheckpointErrors(t *testing.T) {
 	if _, err := LoadCheckpoint(bad); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("truncated checkpoint: %v, want an error naming the file", err)
 	}
-	cp := newCheckpoint(small(), "r", 1, small().newModel())
+	m, err := small().Model.Spec.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := newCheckpoint(small(), "r", 1, m)
 	cp.Params[1].Shape = []int{7}
-	if _, err := cp.Model(); err == nil || !strings.Contains(err.Error(), `params[1] is "v" [7]`) {
+	if _, err := cp.Model(); err == nil || !strings.Contains(err.Error(), `params[1]: "v" of shape [7] with 200 values, the model wants "v" of shape [200]`) {
 		t.Errorf("wrong shape: %v", err)
 	}
 	if _, err := CheckpointPaths(dir); err == nil {

@@ -57,7 +57,7 @@ func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 	if err != nil {
 		return ls, err
 	}
-	trainSet, testSet, _, err := cp.Config.Data.Generate()
+	trainSet, testSet, err := cp.Config.Data.Source.Load()
 	if err != nil {
 		return ls, err
 	}

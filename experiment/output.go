@@ -49,18 +49,23 @@ type AttemptSummary struct {
 // to a temporary directory first and renamed into place at the end, so an
 // interrupted run never leaves results that look complete.
 func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
+	if err := c.Validate(); err != nil {
+		return Summary{}, err
+	}
+	// The output directory is made before training, so that a bad -out
+	// fails at once rather than after hours.
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return Summary{}, fmt.Errorf("experiment %s: output: %w", c.Name, err)
+	}
+	tmp, err := os.MkdirTemp(opt.Out, "."+c.Name+".partial-")
+	if err != nil {
+		return Summary{}, fmt.Errorf("experiment %s: output: %w", c.Name, err)
+	}
+	defer os.RemoveAll(tmp)
 	outs, err := Train(ctx, c, opt)
 	if err != nil {
 		return Summary{}, err
 	}
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return Summary{}, err
-	}
-	tmp, err := os.MkdirTemp(opt.Out, "."+c.Name+".partial-")
-	if err != nil {
-		return Summary{}, err
-	}
-	defer os.RemoveAll(tmp)
 	sum := summarize(c, outs)
 	if err := writeJSON(filepath.Join(tmp, "config.json"), c); err != nil {
 		return sum, err

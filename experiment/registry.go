@@ -6,6 +6,7 @@ import (
 
 	"sgdlab/data"
 	"sgdlab/graph"
+	"sgdlab/metric"
 	"sgdlab/models"
 	"sgdlab/train"
 )
@@ -31,14 +32,14 @@ func dlnSGD() Config {
 		Name: "dln-sgd",
 		Description: "E1: diagonal linear network on sparse regression (n=80, d=200, r=20); " +
 			"SGD with η=0.25, and with η=0.282 decayed at 10/30/50 % of the iterations",
-		Data:       DataSpec{Kind: "sparse_regression", SparseRegression: data.SparseRegression{N: 80, D: 200, R: 20, NTest: 1000, Seed: 0}},
-		Model:      ModelSpec{Kind: "dln", DLNSpec: models.DLNSpec{D: 200, Alpha: 0.1, Init: "const"}},
+		Data:       Data("sparse_regression", &data.SparseRegression{N: 80, D: 200, R: 20, NTest: 1000, Seed: 0}),
+		Model:      Model("dln", &models.DLNSpec{D: 200, Alpha: 0.1, Init: "const"}),
 		Loss:       graph.HalfMSE,
 		Iterations: 100001,
 		Grid:       dlnGrid,
 		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness", "rank", "sharpness", "step_cosine"},
-		Rank:       RankSpec{Examples: 400, Threshold: 1e-15, Every: 1},
-		Sharpness:  SharpnessSpec{Every: 1},
+		Rank:       metric.RankOptions{Examples: 400, Threshold: 1e-15, Every: 1},
+		Sharpness:  metric.SharpnessOptions{Every: 1},
 		Runs: []RunSpec{
 			{Name: "baseline", Label: "SGD η=0.25", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.25}},
 			{Name: "decay-10", Label: "SGD η={eta}, decay at 10 %", Optimizer: sgd, Schedule: dlnDecay(0.282, 10000, 4.8), Retry: paperRetry},
@@ -78,13 +79,13 @@ func dlnGD() Config {
 		Name: "dln-gd",
 		Description: "E2: diagonal linear network (n=40, d=100, r=20); full-batch GD with γ=2, " +
 			"GD with γ=3.53 decayed at 10/30/50 %, and SGD with η=0.272 divided by 20 at 50 %",
-		Data:       DataSpec{Kind: "sparse_regression", SparseRegression: data.SparseRegression{N: 40, D: 100, R: 20, NTest: 1000, Seed: 0}},
-		Model:      ModelSpec{Kind: "dln", DLNSpec: models.DLNSpec{D: 100, Alpha: 0.1, Init: "const"}},
+		Data:       Data("sparse_regression", &data.SparseRegression{N: 40, D: 100, R: 20, NTest: 1000, Seed: 0}),
+		Model:      Model("dln", &models.DLNSpec{D: 100, Alpha: 0.1, Init: "const"}),
 		Loss:       graph.HalfMSE,
 		Iterations: 100001,
 		Grid:       dlnGrid,
 		Metrics:    []string{"train_loss", "test_loss", "l0", "l1", "l2_uv", "balancedness", "sharpness", "step_cosine"},
-		Sharpness:  SharpnessSpec{Every: 1},
+		Sharpness:  metric.SharpnessOptions{Every: 1},
 		Runs: []RunSpec{
 			{Name: "gd", Label: "GD γ=2", Optimizer: gd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 2}, Palette: "reds"},
 			{Name: "gd-decay-10", Label: "GD γ=3.53, decay at 10 %", Optimizer: gd, Schedule: dlnDecay(3.53, 10000, 4.8), Palette: "reds"},
@@ -111,8 +112,8 @@ func dlnSurface() Config {
 		Name: "dln-surface",
 		Description: "E3: diagonal linear network (n=20, d=30, r=3); gradient flow (GD γ=0.03), GD γ=3 and " +
 			"SGD γ=0.6 both divided by 3 at 50 %, and the train and test loss over the plane through w0, w* and the flow's end",
-		Data:       DataSpec{Kind: "sparse_regression", SparseRegression: data.SparseRegression{N: 20, D: 30, R: 3, NTest: 1000, Seed: 0}},
-		Model:      ModelSpec{Kind: "dln", DLNSpec: models.DLNSpec{D: 30, Alpha: 0.1, Init: "const"}},
+		Data:       Data("sparse_regression", &data.SparseRegression{N: 20, D: 30, R: 3, NTest: 1000, Seed: 0}),
+		Model:      Model("dln", &models.DLNSpec{D: 30, Alpha: 0.1, Init: "const"}),
 		Loss:       graph.HalfMSE,
 		Iterations: 10001,
 		// The notebook records after updates 0…499 and on a log grid, and

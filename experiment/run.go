@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"sgdlab/data"
+	"sgdlab/metric"
 	"sgdlab/train"
 )
 
@@ -50,7 +51,7 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	trainSet, testSet, _, err := c.Data.Generate()
+	trainSet, testSet, err := c.Data.Source.Load()
 	if err != nil {
 		return nil, fmt.Errorf("experiment %s: data: %w", c.Name, err)
 	}
@@ -119,12 +120,17 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 	if err != nil {
 		return a, err
 	}
-	m := c.newModel()
+	m, err := c.Model.Spec.New()
+	if err != nil {
+		return a, err
+	}
 	evals, err := c.Grid.Iterations()
 	if err != nil {
 		return a, err
 	}
-	metrics, steps, err := c.metrics(m, trainSet, testSet, countUpTo(evals, c.Iterations))
+	evals = evals[:countUpTo(evals, c.Iterations)]
+	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Rank: c.Rank, Sharpness: c.Sharpness}
+	metrics, steps, err := metric.Build(c.Metrics, env)
 	if err != nil {
 		return a, err
 	}

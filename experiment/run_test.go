@@ -6,12 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"sgdlab/data"
+	"sgdlab/metric"
+	"sgdlab/models"
 	"sgdlab/train"
 )
 
@@ -20,7 +24,7 @@ func small() Config {
 	c := dlnSGD()
 	c.Iterations = 5001
 	c.Grid = train.Grid{Kind: "paper", T: 5001, First: 20, Linspace: 30}
-	c.Rank = RankSpec{Examples: 400, Threshold: 1e-15, Every: 10}
+	c.Rank = metric.RankOptions{Examples: 400, Threshold: 1e-15, Every: 10}
 	c.Runs = c.Runs[:2]
 	c.Runs[1].Schedule = dlnDecay(0.282, 2500, 1.5)
 	return c
@@ -176,16 +180,31 @@ func TestValidateNamesTheKey(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Data.Kind = "mnist" }, `data.kind: unknown "mnist" (allowed: sparse_regression)`},
-		{func(c *Config) { c.Model.D = 10 }, "model.d: 10 does not match data.d 200"},
-		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: unknown "l3" (allowed: train_loss, test_loss, l0, l1, l2_uv, balancedness, rank, sharpness, step_cosine)`},
+		{func(c *Config) { c.Data = Data("sparse_regression", &data.SparseRegression{N: 80, D: 100, R: 20, NTest: 1000}) },
+			"model: takes inputs of shape [200], the data's examples have shape [100]"},
+		{func(c *Config) { c.Model = Model("dln", &models.DLNSpec{D: 0, Alpha: -1, Init: "zero"}) },
+			"model.d: must be in [1, 33554432], got 0\nmodel.alpha: must be > 0 and finite, got -1\nmodel.init: unknown \"zero\" (allowed: const, random)"},
+		{func(c *Config) { c.Model = Model("mlp", &models.MLPSpec{Sizes: []int{200, 10, 1}, Init: "he"}) },
+			`metrics[2]: "l0" is not a metric of this model, *models.MLP (every model: l2_uv, rank, sharpness, step_cosine, test_loss, train_loss; this model's own: none)`},
+		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: l2_uv, rank, sharpness, step_cosine, test_loss, train_loss; this model's own: l0, l1, balancedness)`},
+		{func(c *Config) { c.Metrics = []string{"train_loss", "step_cosine", "sharpness"} }, `metrics[1]: "step_cosine" needs "sharpness" listed before it`},
+		{func(c *Config) { c.Metrics = append(c.Metrics, "l0") }, `metrics[9]: "l0" is listed twice`},
 		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, gd)`},
-		{func(c *Config) { c.Runs[0].Optimizer.Batch = 81 }, "runs[0].optimizer.batch: must be in [1, 80], got 81"},
-		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be non-empty, unique and made of [A-Za-z0-9._-] (it names files), got "baseline"`},
-		{func(c *Config) { c.Runs[1].Name = "a/b" }, `runs[1].name: must be non-empty, unique`},
+		{func(c *Config) { c.Runs[0].Optimizer.Batch = 81 }, "runs[0].optimizer.batch: must be in [1, data.n = 80], got 81"},
+		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not "." or ".." (it names files), got "baseline"`},
+		{func(c *Config) { c.Runs[1].Name = "a/b" }, `runs[1].name: must be unique`},
+		{func(c *Config) { c.Runs[1].Name = ".." }, `runs[1].name: must be unique`},
+		{func(c *Config) { c.Name = "../x" }, `name: must be non-empty`},
+		{func(c *Config) { c.Runs[1].Schedule = dlnDecay(0.282, 200000, 2) }, "runs[1].schedule: a step-size change at update 200001 comes after the last update, 100000 (iterations = 100001)"},
+		{func(c *Config) { c.Runs[0].Schedule.LR = -0.1 }, "runs[0].schedule: schedule constant: lr must be > 0 and finite, got -0.1"},
+		{func(c *Config) { c.Runs[0].Schedule.LR = math.NaN() }, "runs[0].schedule: schedule constant: lr must be > 0 and finite, got NaN"},
+		{func(c *Config) { c.Grid.T = 1e15 }, "grid.t: must be in [1, 100002] (iterations = 100001), got 1000000000000000"},
+		{func(c *Config) { c.Iterations = 1e12 }, "iterations: must be in [1, 1000000000], got 1000000000000"},
+		{func(c *Config) { c.Grid = train.Grid{Kind: "every", T: 100001, Every: 0} }, "grid: grid every: every must be ≥ 1"},
+		{func(c *Config) { c.Data.Source.(*data.SparseRegression).NTest = 1e8 }, "data.n, n_test, d: (n + n_test + 2)·d = 20000016400 values exceed 134217728"},
 		{func(c *Config) { c.Runs[0].Schedule.Kind = "cosin" }, `runs[0].schedule: schedule: unknown kind "cosin"`},
 		{func(c *Config) { c.Figures[0].Panels[0].Metric = "accuracy" }, `figures[0].panels[0].metric: "accuracy" is not among`},
-		{func(c *Config) { c.Figures[0].File = "../x.png" }, "figures[0].file: must be a plain file name"},
+		{func(c *Config) { c.Figures[0].File = "../x.png" }, "figures[0].file: must be a unique plain file name"},
 		{func(c *Config) { c.Rank.Examples = 2000 }, "rank: need 1 ≤ examples ≤ data.n_test (1000)"},
 		{func(c *Config) { c.Grid.Kind = "exp" }, `grid: grid: unknown kind "exp"`},
 		{func(c *Config) { c.Sharpness.Every = 0 }, "sharpness: need every ≥ 1"},

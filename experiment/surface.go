@@ -57,6 +57,15 @@ func (s *SurfaceSpec) validate(c Config, add func(string, ...any)) {
 	if s == nil {
 		return
 	}
+	if _, ok := c.Model.Spec.(*models.DLNSpec); !ok {
+		add("surface: needs model kind dln (the plane passes through w* = (√θ*, √θ*)), got %q", c.Model.Kind)
+	}
+	if _, ok := c.Data.Source.(*data.SparseRegression); !ok {
+		add("surface: needs data kind sparse_regression (for θ*), got %q", c.Data.Kind)
+	}
+	if s.Alpha.N > MaxSurface || s.Beta.N > MaxSurface {
+		add("surface: at most %d points per axis, got %d × %d", MaxSurface, s.Alpha.N, s.Beta.N)
+	}
 	runs := make(map[string]bool)
 	for _, r := range c.Runs {
 		runs[r.Name] = true
@@ -101,7 +110,9 @@ func (s *SurfaceSpec) snapshots(run string) bool {
 // drawSurfaces computes both loss surfaces and writes their figures to dir.
 func drawSurfaces(c Config, outs []Outcome, dir string) error {
 	s := c.Surface
-	trainSet, testSet, thetaStar, err := c.Data.Generate()
+	// validate guarantees a DLN on sparse regression: the plane passes
+	// through w* = (√θ*, √θ*), which only that pair defines.
+	trainSet, testSet, thetaStar, err := c.Data.Source.(*data.SparseRegression).Generate()
 	if err != nil {
 		return err
 	}
@@ -113,7 +124,10 @@ func drawSurfaces(c Config, outs []Outcome, dir string) error {
 	if flow.Diverged || len(flow.Params) == 0 {
 		return fmt.Errorf("surface: run %s diverged or recorded no parameters", s.Flow)
 	}
-	m := c.newModel()
+	m, err := c.Model.Spec.New()
+	if err != nil {
+		return err
+	}
 	w0 := graph.Flatten(m.Params())
 	wStar := make([]float64, 2*len(thetaStar))
 	for j, th := range thetaStar {
@@ -198,16 +212,4 @@ func absAll(w []float64) []float64 {
 		out[i] = math.Abs(v)
 	}
 	return out
-}
-
-// newModel returns the model of c at its initialisation.
-func (c Config) newModel() *models.DLN {
-	m := models.NewDLN(c.Model.D)
-	switch c.Model.Init {
-	case "const":
-		m.InitConst(c.Model.Alpha)
-	case "random":
-		m.InitRandom(c.Model.Alpha, data.NewNumpyRand(c.Model.Seed))
-	}
-	return m
 }

@@ -23,6 +23,11 @@ type HVP struct {
 	loss   *Node
 	exec   *executor
 	dim    int
+	lossOf Loss // the loss, to tell whether SetData may omit the targets
+	// ready is set by SetData: before it the inputs hold zeros, and
+	// Apply would return H·v of the loss at x = 0, a plausible-looking
+	// wrong answer (for the squared loss of a linear model, exactly 0).
+	ready bool
 }
 
 // CompileHVP builds the Hessian-vector product of loss for m on batches of
@@ -39,7 +44,7 @@ func CompileHVP(m Model, loss Loss, n int) (h *HVP, err error) {
 			h, err = nil, fmt.Errorf("graph: building the HVP of the model: %v", r)
 		}
 	}()
-	h = &HVP{grad: grad, params: ps}
+	h = &HVP{grad: grad, params: ps, lossOf: loss}
 	wrt := make([]*Node, len(ps))
 	for i, q := range ps {
 		wrt[i] = s.Param(q)
@@ -114,11 +119,17 @@ func clearDerivatives(g *gorgonia.ExprGraph) error {
 func (h *HVP) Dim() int { return h.dim }
 
 // SetData binds the n examples x (n × example size) and targets y on which
-// the loss, and so the Hessian, is evaluated.
+// the loss, and so the Hessian, is evaluated. It must be called before
+// Apply, CentralHVP and Check, which return an error otherwise. A nil y
+// keeps the targets of the previous call; on the first call it is allowed
+// only for OutputSum, which ignores targets.
 func (h *HVP) SetData(x, y []float64) error {
 	if len(x) != h.grad.batch*h.grad.inLen || (y != nil && len(y) != h.grad.batch*h.grad.outLen) {
 		return fmt.Errorf("graph: HVP data of %d inputs and %d targets, want %d×%d and %d×%d",
 			len(x), len(y), h.grad.batch, h.grad.inLen, h.grad.batch, h.grad.outLen)
+	}
+	if y == nil && !h.ready && h.lossOf != OutputSum {
+		return fmt.Errorf("graph: HVP.SetData: the first call needs targets for the %s loss, got y = nil", h.lossOf)
 	}
 	fillNode(h.x, x)
 	fillNode(h.grad.x, x)
@@ -126,14 +137,27 @@ func (h *HVP) SetData(x, y []float64) error {
 		fillNode(h.y, y)
 		fillNode(h.grad.y, y)
 	}
+	h.ready = true
+	return nil
+}
+
+// checkCall returns the error of calling method before SetData, or with
+// vectors dst and v whose lengths are not Dim.
+func (h *HVP) checkCall(method string, dst, v []float64) error {
+	if !h.ready {
+		return fmt.Errorf("graph: HVP.%s before SetData: no examples are bound, so the Hessian would be that of the inputs x = 0", method)
+	}
+	if len(dst) != h.dim || len(v) != h.dim {
+		return fmt.Errorf("graph: HVP.%s of vectors of length len(v) = %d and len(dst) = %d, want Dim = %d", method, len(v), len(dst), h.dim)
+	}
 	return nil
 }
 
 // Apply sets dst = H·v at the model's current parameters, both vectors
 // of length Dim in the order of Model.Params.
 func (h *HVP) Apply(dst, v []float64) error {
-	if len(dst) != h.dim || len(v) != h.dim {
-		return fmt.Errorf("graph: HVP of vectors of length %d and %d, want %d", len(v), len(dst), h.dim)
+	if err := h.checkCall("Apply", dst, v); err != nil {
+		return err
 	}
 	off := 0
 	for i, q := range h.params {
@@ -156,8 +180,11 @@ func (h *HVP) Apply(dst, v []float64) error {
 // used in its place: across a ReLU kink it is wrong by O(1) (see
 // gorgonia notes §1.1), and ε·‖v‖ ≈ 1e-6 is about the best step in float64.
 func (h *HVP) CentralHVP(dst, v []float64, eps float64) error {
-	if len(dst) != h.dim || len(v) != h.dim {
-		return fmt.Errorf("graph: HVP of vectors of length %d and %d, want %d", len(v), len(dst), h.dim)
+	if err := h.checkCall("CentralHVP", dst, v); err != nil {
+		return err
+	}
+	if !(eps > 0) || math.IsInf(eps, 0) {
+		return fmt.Errorf("graph: HVP.CentralHVP with eps = %v, want a finite eps > 0", eps)
 	}
 	theta := Flatten(h.params)
 	defer Unflatten(h.params, theta)
@@ -197,6 +224,9 @@ type HVPCheck struct {
 // differences along random directions drawn from seed. Any user can call
 // it on their model before trusting a spectrum.
 func (h *HVP) Check(seed uint64) (HVPCheck, error) {
+	if !h.ready {
+		return HVPCheck{}, fmt.Errorf("graph: HVP.Check before SetData: no examples are bound, so there is no Hessian to check")
+	}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	u, v := randomUnit(r, h.dim), randomUnit(r, h.dim)
 	hu, hv := make([]float64, h.dim), make([]float64, h.dim)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -292,5 +293,142 @@ func BenchmarkMLPHVP(b *testing.B) {
 		if err := h.Apply(dst, v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// linearHv is H·v for L = (1/n)Σ(wᵀx_i + b − y_i)², whose Hessian is
+// (2/n)Σ z_i z_iᵀ with z_i = (x_i, 1), whatever the parameters: v and the
+// result are laid out as the parameters of newDeepNet(r, d, 1), w then b.
+func linearHv(x, v []float64, n, d int) []float64 {
+	hv := make([]float64, d+1)
+	for i := 0; i < n; i++ {
+		z := append(append([]float64(nil), x[i*d:(i+1)*d]...), 1)
+		var zv float64
+		for k := range z {
+			zv += z[k] * v[k]
+		}
+		for k := range z {
+			hv[k] += 2.0 / float64(n) * z[k] * zv
+		}
+	}
+	return hv
+}
+
+// TestHVPNeedsSetData checks that every product before SetData is an
+// error naming the method and SetData, instead of the Hessian at x = 0,
+// and that the same calls are right once the data are bound.
+func TestHVPNeedsSetData(t *testing.T) {
+	const d, n = 4, 7
+	r := rand.New(rand.NewPCG(31, 32))
+	net := newDeepNet(r, d, 1)
+	x, y := batchFor(MSE, n, d, 1, r)
+	h, err := CompileHVP(net, MSE, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := []float64{1, -2, 0.5, 3, -1}
+	want := linearHv(x, v, n, d)
+	// tol is the relative error allowed: central differences of a
+	// quadratic are exact up to rounding of ∇L/2ε.
+	calls := []struct {
+		method string
+		call   func() ([]float64, error)
+		tol    float64
+	}{
+		{"Apply", func() ([]float64, error) { dst := make([]float64, d+1); return dst, h.Apply(dst, v) }, 1e-13},
+		{"CentralHVP", func() ([]float64, error) { dst := make([]float64, d+1); return dst, h.CentralHVP(dst, v, 1e-4) }, 1e-9},
+		{"Check", func() ([]float64, error) {
+			c, err := h.Check(1)
+			if err == nil && (c.Symmetry > 1e-13 || c.FiniteDifference > 1e-6) {
+				err = fmt.Errorf("symmetry %.3g, finite differences %.3g", c.Symmetry, c.FiniteDifference)
+			}
+			return nil, err
+		}, 0},
+	}
+	for _, c := range calls {
+		_, err := c.call()
+		if err == nil || !strings.Contains(err.Error(), "HVP."+c.method+" before SetData") {
+			t.Errorf("%s before SetData: error %v, want one saying SetData was not called", c.method, err)
+		}
+	}
+	if err := h.SetData(x, y); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		got, err := c.call()
+		if err != nil {
+			t.Errorf("%s after SetData: %v", c.method, err)
+			continue
+		}
+		for k := range got {
+			if math.Abs(got[k]-want[k]) > c.tol*norm(want) {
+				t.Errorf("%s after SetData = %v, want the closed form %v", c.method, got, want)
+				break
+			}
+		}
+	}
+}
+
+// TestHVPMisuse checks the errors of SetData and of vectors of the wrong
+// length: each names what is wrong.
+func TestHVPMisuse(t *testing.T) {
+	const d, n = 3, 5
+	r := rand.New(rand.NewPCG(33, 34))
+	net := newDeepNet(r, d, 1)
+	x, y := batchFor(MSE, n, d, 1, r)
+	compile := func(loss Loss) *HVP {
+		h, err := CompileHVP(net, loss, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	p := d + 1
+	for _, tc := range []struct {
+		name string
+		run  func() error
+		want string // "" for no error
+	}{
+		{"first SetData without targets", func() error { return compile(MSE).SetData(x, nil) }, "needs targets for the mse loss"},
+		{"OutputSum without targets", func() error { return compile(OutputSum).SetData(x, nil) }, ""},
+		{"later SetData keeps targets", func() error {
+			h := compile(MSE)
+			if err := h.SetData(x, y); err != nil {
+				return err
+			}
+			return h.SetData(x, nil)
+		}, ""},
+		{"short x", func() error { return compile(MSE).SetData(x[1:], y) }, "HVP data of 14 inputs"},
+		{"short dst", func() error {
+			h := compile(MSE)
+			if err := h.SetData(x, y); err != nil {
+				return err
+			}
+			return h.Apply(make([]float64, p-1), make([]float64, p))
+		}, "HVP.Apply of vectors of length len(v) = 4 and len(dst) = 3, want Dim = 4"},
+		{"long v", func() error {
+			h := compile(MSE)
+			if err := h.SetData(x, y); err != nil {
+				return err
+			}
+			return h.CentralHVP(make([]float64, p), make([]float64, p+1), 1e-6)
+		}, "HVP.CentralHVP of vectors of length len(v) = 5 and len(dst) = 4, want Dim = 4"},
+		{"zero eps", func() error {
+			h := compile(MSE)
+			if err := h.SetData(x, y); err != nil {
+				return err
+			}
+			return h.CentralHVP(make([]float64, p), make([]float64, p), 0)
+		}, "eps = 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -152,6 +152,10 @@ func (p *Program) bind() {
 // Batch returns the number of examples per call of Run.
 func (p *Program) Batch() int { return p.batch }
 
+// Outputs returns the number of output scalars per example: 1 for a
+// scalar-output model, k for outputs of shape (batch, k).
+func (p *Program) Outputs() int { return p.outLen }
+
 // Params returns the parameters the program reads, in gradient order.
 func (p *Program) Params() []*Param { return p.params }
 

@@ -1,8 +1,11 @@
 package models
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
+	"sgdlab/data"
 	"sgdlab/graph"
 )
 
@@ -59,7 +62,8 @@ func (m *DLN) InitRandom(alpha float64, r Normal) {
 	}
 }
 
-// DLNSpec is the serialisable description of a DLN and its start.
+// DLNSpec is the parameters of model kind "dln": a DLN of dimension D
+// and its start.
 type DLNSpec struct {
 	D     int     `json:"d"`
 	Alpha float64 `json:"alpha"`
@@ -69,17 +73,85 @@ type DLNSpec struct {
 	Seed uint32 `json:"seed,omitempty"`
 }
 
-// Validate reports the first invalid field.
-func (s DLNSpec) Validate() error {
-	switch {
-	case s.D < 1:
-		return fmt.Errorf("dln: d must be ≥ 1, got %d", s.D)
-	case !(s.Alpha > 0):
-		return fmt.Errorf("dln: alpha must be > 0, got %v", s.Alpha)
-	case s.Init != "const" && s.Init != "random":
-		return fmt.Errorf("dln: unknown init %q (allowed: const, random)", s.Init)
+// Validate reports every invalid field, by its JSON key.
+func (s *DLNSpec) Validate() error {
+	var errs []error
+	if s.D < 1 || s.D > MaxParams/2 {
+		errs = append(errs, fmt.Errorf("d: must be in [1, %d], got %d", MaxParams/2, s.D))
 	}
-	return nil
+	if !(s.Alpha > 0) || math.IsInf(s.Alpha, 1) {
+		errs = append(errs, fmt.Errorf("alpha: must be > 0 and finite, got %v", s.Alpha))
+	}
+	if s.Init != "const" && s.Init != "random" {
+		errs = append(errs, fmt.Errorf("init: unknown %q (allowed: const, random)", s.Init))
+	}
+	return errors.Join(errs...)
+}
+
+// New returns the DLN at its initialisation.
+func (s *DLNSpec) New() (graph.Model, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	m := NewDLN(s.D)
+	if s.Init == "const" {
+		m.InitConst(s.Alpha)
+	} else {
+		m.InitRandom(s.Alpha, data.NewNumpyRand(s.Seed))
+	}
+	return m, nil
+}
+
+// L0Threshold is the paper's threshold for counting a coordinate of
+// β = u⊙v as non-zero (diag_nets notebooks): |β_j| > 1e-50. It needs
+// float64: float32 flushes such values to zero.
+const L0Threshold = 1e-50
+
+// L0 returns ‖β‖₀ = #{j : |β_j| > L0Threshold}; beta is scratch space of
+// length d.
+func (m *DLN) L0(beta []float64) int {
+	m.Beta(beta)
+	n := 0
+	for _, b := range beta {
+		if math.Abs(b) > L0Threshold {
+			n++
+		}
+	}
+	return n
+}
+
+// L1 returns ‖β‖₁ = Σ|β_j|, summed in order; beta is scratch space of
+// length d.
+func (m *DLN) L1(beta []float64) float64 {
+	m.Beta(beta)
+	var s float64
+	for _, b := range beta {
+		s += math.Abs(b)
+	}
+	return s
+}
+
+// Balancedness returns ‖|u|−|v|‖₂: zero when the network is balanced,
+// the invariant that gradient flow started at u = v preserves.
+func (m *DLN) Balancedness() float64 {
+	u, v := m.U.Float64s(), m.V.Float64s()
+	var s float64
+	for j := range u {
+		d := math.Abs(u[j]) - math.Abs(v[j])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}
+
+// Metrics returns the DLN's own metrics l0, l1 and balancedness (see L0,
+// L1 and Balancedness).
+func (m *DLN) Metrics() []Metric {
+	beta := make([]float64, m.U.Len())
+	return []Metric{
+		{Name: "l0", Doc: "‖u⊙v‖₀, entries above 1e-50 in magnitude", Measure: func() float64 { return float64(m.L0(beta)) }},
+		{Name: "l1", Doc: "‖u⊙v‖₁", Measure: func() float64 { return m.L1(beta) }},
+		{Name: "balancedness", Doc: "‖|u|−|v|‖₂", Measure: m.Balancedness},
+	}
 }
 
 // DLNEnsemble is K diagonal linear networks of dimension d trained

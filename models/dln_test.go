@@ -309,3 +309,33 @@ func TestDLNStepAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per DLN SGD step, want 0", allocs)
 	}
 }
+
+func TestDLNMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		u, v   []float64
+		l0     int
+		l1, bl float64
+	}{
+		{"zero", []float64{0.1, 0.1}, []float64{0, 0}, 0, 0, 0.1 * math.Sqrt2},
+		{"balanced", []float64{2, -3}, []float64{-2, 3}, 2, 13, 0},
+		{"underflow", []float64{1e-30, 1}, []float64{1e-30, 0.5}, 1, 0.5 + 1e-60, 0.5},
+	} {
+		m := NewDLN(len(tc.u))
+		m.U.Set(tc.u)
+		m.V.Set(tc.v)
+		got := make(map[string]float64)
+		for _, x := range m.Metrics() {
+			got[x.Name] = x.Measure()
+		}
+		want := map[string]float64{"l0": float64(tc.l0), "l1": tc.l1, "balancedness": tc.bl}
+		if len(got) != len(want) {
+			t.Fatalf("%s: metrics %v, want the keys of %v", tc.name, got, want)
+		}
+		for k, w := range want {
+			if math.Abs(got[k]-w) > 1e-15 {
+				t.Errorf("%s: %s = %v, want %v", tc.name, k, got[k], w)
+			}
+		}
+	}
+}

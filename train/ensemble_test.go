@@ -47,7 +47,7 @@ func (s setup) member(t *testing.T, r runSpec) (*models.DLN, train.Member) {
 		t.Fatal(err)
 	}
 	beta := make([]float64, s.train.D)
-	l1 := train.Metric{Name: "l1", Measure: func() (float64, error) { m.Beta(beta); return analysis.L1(beta), nil }}
+	l1 := train.Metric{Name: "l1", Measure: func() (float64, error) { return m.L1(beta), nil }}
 	norm := train.StepMetric{Name: "grad_norm", Measure: func(g []float64) (float64, error) { return analysis.L2(g), nil }}
 	var sampler train.Sampler = train.Full{}
 	if r.seed != 0 {

@@ -34,10 +34,18 @@ type Grid struct {
 	After    bool   `json:"after,omitempty"`
 }
 
-// Iterations returns the sorted, distinct evaluation iterations.
+// MaxPoints bounds the evaluation points of a Grid: each holds a row of
+// metrics per run, and parameter snapshots where asked for.
+const MaxPoints = 1_000_000
+
+// Iterations returns the sorted, distinct evaluation iterations. It
+// refuses a grid of more than MaxPoints points before building it.
 func (g Grid) Iterations() ([]int, error) {
 	if g.T < 1 {
 		return nil, fmt.Errorf("grid: t must be ≥ 1, got %d", g.T)
+	}
+	if n := g.bound(); n > MaxPoints {
+		return nil, fmt.Errorf("grid: %s grid of up to %d points exceeds the limit of %d", g.Kind, n, MaxPoints)
 	}
 	set := make(map[int]bool)
 	switch g.Kind {
@@ -85,4 +93,23 @@ func (g Grid) Iterations() ([]int, error) {
 	}
 	sort.Ints(its)
 	return its, nil
+}
+
+// bound returns an upper bound on the points of g, computed without
+// building them (0 for an unknown kind, which Iterations reports).
+func (g Grid) bound() int {
+	// Each term is capped so that the sum cannot overflow.
+	first := min(max(0, g.First), g.T, MaxPoints+1)
+	switch g.Kind {
+	case "paper":
+		return first + min(max(0, g.Linspace), MaxPoints+1)
+	case "every":
+		if g.Every < 1 {
+			return 0
+		}
+		return g.T/g.Every + 1
+	case "log":
+		return first + min(max(0, g.Points), MaxPoints+1) + 1
+	}
+	return 0
 }

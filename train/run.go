@@ -2,8 +2,11 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"strings"
 
 	"sgdlab/data"
 	"sgdlab/graph"
@@ -46,14 +49,16 @@ type Run struct {
 	Model graph.Model
 	Loss  graph.Loss
 	Data  data.Set
-	// Batch is the number of examples per update; Sampler picks them.
+	// Batch is the number of examples per update, in [1, Data.N];
+	// Sampler picks them, from [0, Data.N) (Full needs Batch = Data.N).
 	Batch      int
 	Sampler    Sampler
 	Schedule   Schedule
-	Iterations int // number of updates
-	// Eval holds the sorted iterations at which the metrics are measured,
-	// before the update of that iteration; Iterations itself means after
-	// the last update (StepMetrics are NaN there: there is no step).
+	Iterations int // number of updates, ≥ 0
+	// Eval holds the strictly increasing iterations, in [0, Iterations],
+	// at which the metrics are measured, before the update of that
+	// iteration; Iterations itself means after the last update
+	// (StepMetrics are NaN there: there is no step).
 	Eval        []int
 	Metrics     []Metric
 	StepMetrics []StepMetric
@@ -79,6 +84,70 @@ type History struct {
 	Params [][]float64
 }
 
+// Column returns the values of the metric called name at every evaluation
+// point reached, in the order of h.Iters: Column(name)[k] is measured at
+// iteration h.Iters[k]. The slice is a new one, of length len(h.Iters),
+// that the caller may keep or modify. The error lists the available names
+// when h has no metric called name, or says when two metrics share it
+// (Run does not forbid it, and picking one would be a guess).
+func (h History) Column(name string) ([]float64, error) {
+	m, err := h.metric(name)
+	if err != nil {
+		return nil, err
+	}
+	col := make([]float64, len(h.Values))
+	for k, row := range h.Values {
+		col[k] = row[m]
+	}
+	return col, nil
+}
+
+// Last returns the value of the metric called name at the last evaluation
+// point reached, h.Iters[len(h.Iters)−1]: after a divergence that is the
+// last point before it, not the last point of Run.Eval. It is an error if
+// h has no evaluation point or no (or more than one) metric called name.
+func (h History) Last(name string) (float64, error) {
+	m, err := h.metric(name)
+	if err != nil {
+		return 0, err
+	}
+	if len(h.Values) == 0 {
+		return 0, fmt.Errorf("train: History.Last(%q): no evaluation point was reached", name)
+	}
+	return h.Values[len(h.Values)-1][m], nil
+}
+
+// metric returns the column of the metric called name, after checking
+// that every row of Values has it: a History may be built by hand.
+func (h History) metric(name string) (int, error) {
+	m := -1
+	for k, n := range h.Names {
+		if n != name {
+			continue
+		}
+		if m >= 0 {
+			return 0, fmt.Errorf("train: History: metrics %d and %d are both named %q", m, k, name)
+		}
+		m = k
+	}
+	if m < 0 {
+		quoted := make([]string, len(h.Names))
+		for k, n := range h.Names {
+			quoted[k] = fmt.Sprintf("%q", n)
+		}
+		return 0, fmt.Errorf("train: History has no metric %q (its metrics: %s)", name, strings.Join(quoted, ", "))
+	}
+	if len(h.Values) != len(h.Iters) {
+		return 0, fmt.Errorf("train: History has %d rows of Values for %d Iters", len(h.Values), len(h.Iters))
+	}
+	for k, row := range h.Values {
+		if len(row) != len(h.Names) {
+			return 0, fmt.Errorf("train: History.Values[%d] has %d values for %d Names", k, len(row), len(h.Names))
+		}
+	}
+	return m, nil
+}
+
 // Result is the outcome of a Run.
 type Result struct {
 	History
@@ -90,15 +159,13 @@ type Result struct {
 }
 
 // Train performs the run. A divergence is not an error: it is reported in
-// the Result. Errors are for bad configuration, failing metrics and
-// cancellation.
+// the Result. Errors are for bad configuration (every problem of the Run
+// in one error, see validate), a sampler index outside [0, Data.N),
+// failing metrics and cancellation.
 func (r Run) Train(ctx context.Context) (Result, error) {
 	var res Result
-	if err := r.Data.Validate(); err != nil {
+	if err := r.validate(); err != nil {
 		return res, err
-	}
-	if r.Batch < 1 || r.Batch > r.Data.N {
-		return res, fmt.Errorf("train: batch %d not in [1, %d]", r.Batch, r.Data.N)
 	}
 	prog, err := graph.Compile(r.Model, r.Loss, r.Batch)
 	if err != nil {
@@ -162,6 +229,13 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		}
 		r.Sampler.Next(idx)
 		for k, j := range idx {
+			// One unsigned compare also catches negative indices; a
+			// sampler need not implement Sized, so this is the only
+			// guard against it reading past the data.
+			if uint(j) >= uint(r.Data.N) {
+				return res, fmt.Errorf("train: iteration %d: Run.Sampler (%T) returned index %d at batch position %d, want an index in [0, Data.N = %d)",
+					i, r.Sampler, j, k, r.Data.N)
+			}
 			copy(x[k*r.Data.D:(k+1)*r.Data.D], r.Data.Row(j))
 			y[k] = r.Data.Y[j]
 		}
@@ -192,4 +266,115 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		r.Progress(r.Iterations)
 	}
 	return res, nil
+}
+
+// maxEvalProblems bounds the Eval problems reported one by one, so that a
+// reversed grid of 10⁵ points gives a readable error.
+const maxEvalProblems = 8
+
+// validate returns every problem of the configuration of r joined in one
+// error (errors.Join), each naming its field, or nil. Train calls it
+// before anything else, so that misuse is an error instead of a panic
+// in a sampler or data.Set.Row, or an evaluation point silently skipped.
+func (r Run) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("train: Run."+format, args...)) }
+
+	if isNil(r.Model) {
+		add("Model is nil")
+	}
+	if err := r.Loss.Validate(); err != nil {
+		add("Loss: %w", err)
+	}
+	// The checks against Data.N mean nothing for an inconsistent set.
+	dataOK := true
+	if err := r.Data.Validate(); err != nil {
+		add("Data: %w", err)
+		dataOK = false
+	}
+	switch {
+	case isNil(r.Sampler):
+		add("Sampler is nil")
+	case !dataOK:
+	default:
+		switch s := r.Sampler.(type) {
+		case Full, *Full:
+			if r.Batch != r.Data.N {
+				add("Batch = %d with the full-batch sampler, which needs Batch = Data.N = %d", r.Batch, r.Data.N)
+			}
+		case Sized:
+			if n := s.Size(); n != r.Data.N {
+				add("Sampler (%T) draws indices from [0, %d), but Data.N = %d: it was built for another set", r.Sampler, n, r.Data.N)
+			}
+		}
+	}
+	if dataOK && (r.Batch < 1 || r.Batch > r.Data.N) {
+		add("Batch = %d, want Batch in [1, Data.N = %d]", r.Batch, r.Data.N)
+	}
+	if isNil(r.Schedule) {
+		add("Schedule is nil")
+	}
+	if r.Iterations < 0 {
+		add("Iterations = %d, want Iterations ≥ 0", r.Iterations)
+	}
+	if math.IsNaN(r.DivergeAbove) || r.DivergeAbove < 0 {
+		add("DivergeAbove = %v, want a limit > 0 (or 0 for DefaultDivergence)", r.DivergeAbove)
+	}
+	errs = append(errs, checkEval("Run", r.Eval, r.Iterations)...)
+	for k, m := range r.Metrics {
+		if m.Measure == nil {
+			add("Metrics[%d] (%q) has a nil Measure", k, m.Name)
+		}
+	}
+	for k, m := range r.StepMetrics {
+		if m.Measure == nil {
+			add("StepMetrics[%d] (%q) has a nil Measure", k, m.Name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkEval returns the problems of an evaluation grid of owner (a type
+// name, "Run" or "Ensemble"): every point in [0, iterations], strictly
+// increasing. The training loop walks the grid with one cursor, so a point
+// out of order or repeated would otherwise be skipped without a word.
+func checkEval(owner string, eval []int, iterations int) []error {
+	var errs []error
+	more := 0
+	for k, e := range eval {
+		var err error
+		switch {
+		case e < 0:
+			err = fmt.Errorf("train: %s.Eval[%d] = %d is negative (Eval holds iterations in [0, Iterations])", owner, k, e)
+		case e > iterations:
+			err = fmt.Errorf("train: %s.Eval[%d] = %d is past Iterations = %d", owner, k, e, iterations)
+		case k > 0 && e <= eval[k-1]:
+			err = fmt.Errorf("train: %s.Eval[%d] = %d is not after Eval[%d] = %d (Eval must be strictly increasing)", owner, k, e, k-1, eval[k-1])
+		default:
+			continue
+		}
+		if len(errs) < maxEvalProblems {
+			errs = append(errs, err)
+		} else {
+			more++
+		}
+	}
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("train: %s.Eval: %d more problems", owner, more))
+	}
+	return errs
+}
+
+// isNil reports whether v is a nil interface or holds a nil pointer, map,
+// slice, func or channel: calling a method on the latter would panic (or
+// read nothing) as surely as on the former.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

@@ -48,3 +48,61 @@ func ExampleRun() {
 	// iteration 20000  η=0.0625  train loss 1.51e-05
 	// diverged: false
 }
+
+// ExampleHistory_Column reads the metrics of a run by name rather than by
+// their position in Run.Metrics.
+func ExampleHistory_Column() {
+	trainSet, testSet, _, err := data.SparseRegression{N: 40, D: 100, R: 20, NTest: 200, Seed: 0}.Generate()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := models.NewDLN(100)
+	m.InitConst(0.1)
+	var metrics []train.Metric
+	for _, s := range []struct {
+		name string
+		set  data.Set
+	}{{"train_loss", trainSet}, {"test_loss", testSet}} {
+		mt, err := train.LossMetric(s.name, m, graph.HalfMSE, s.set)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		metrics = append(metrics, mt)
+	}
+	res, err := train.Run{
+		Model: m, Loss: graph.HalfMSE, Data: trainSet,
+		Batch: 1, Sampler: train.NewUniform(trainSet.N, 1),
+		Schedule:   train.Constant{LR: 0.1},
+		Iterations: 2000,
+		Eval:       []int{0, 1000, 2000}, // 2000: after the last update
+		Metrics:    metrics,
+	}.Train(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	test, err := res.Column("test_loss")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for k, it := range res.Iters {
+		fmt.Printf("iteration %4d  test loss %.3g\n", it, test[k])
+	}
+	final, err := res.Last("train_loss")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("final train loss %.3g\n", final)
+	_, err = res.Column("loss")
+	fmt.Println(err)
+	// Output:
+	// iteration    0  test loss 0.436
+	// iteration 1000  test loss 0.111
+	// iteration 2000  test loss 0.114
+	// final train loss 6e-06
+	// train: History has no metric "loss" (its metrics: "train_loss", "test_loss")
+}

@@ -1,0 +1,79 @@
+package data
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Source produces the train and the test set of an experiment from its
+// parameters. Implementations are pointers to structs with json tags, so
+// that a configuration decodes into them and round-trips through JSON.
+type Source interface {
+	// Validate reports every invalid parameter, naming each by its JSON
+	// key. It must bound every size: a valid Source never needs more
+	// than MaxValues scalars.
+	Validate() error
+	// Size returns the shape of a valid source without loading it.
+	Size() Size
+	// Load returns the data. Two calls give identical sets.
+	Load() (train, test Set, err error)
+}
+
+// Size is the shape of a Source's data: N training points and NTest test
+// points of D features each.
+type Size struct{ N, NTest, D int }
+
+// MaxValues bounds the scalars (features and targets of both sets) a
+// Source may produce: 2²⁷ float64 values are 1 GiB.
+const MaxValues = 1 << 27
+
+var (
+	sourcesMu sync.RWMutex
+	sources   = make(map[string]func() Source)
+)
+
+// Register makes a data kind available to configurations under name:
+// newSource returns a fresh, zero-valued source into which a
+// configuration's parameters are decoded. Like database/sql.Register, it
+// is meant for init functions and panics if name is empty or taken, or
+// newSource is nil.
+func Register(name string, newSource func() Source) {
+	sourcesMu.Lock()
+	defer sourcesMu.Unlock()
+	if name == "" || newSource == nil {
+		panic("data: Register needs a name and a source constructor")
+	}
+	if _, dup := sources[name]; dup {
+		panic(fmt.Sprintf("data: Register called twice for kind %q", name))
+	}
+	sources[name] = newSource
+}
+
+// NewSource returns a zero-valued source of the registered kind name, or
+// an error listing the registered kinds.
+func NewSource(name string) (Source, error) {
+	sourcesMu.RLock()
+	f, ok := sources[name]
+	sourcesMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown data kind %q (registered: %v)", name, Kinds())
+	}
+	return f(), nil
+}
+
+// Kinds returns the registered data kinds, sorted.
+func Kinds() []string {
+	sourcesMu.RLock()
+	defer sourcesMu.RUnlock()
+	names := make([]string, 0, len(sources))
+	for k := range sources {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func init() {
+	Register("sparse_regression", func() Source { return new(SparseRegression) })
+}

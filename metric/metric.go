@@ -1,0 +1,241 @@
+package metric
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"sgdlab/analysis"
+	"sgdlab/data"
+	"sgdlab/graph"
+	"sgdlab/models"
+	"sgdlab/train"
+)
+
+// Env is what the metrics of one run measure: the model being trained,
+// its loss and its data.
+type Env struct {
+	Model       graph.Model
+	Loss        graph.Loss
+	Train, Test data.Set
+	// Points is the number of evaluation points the run reaches. Metrics
+	// computed only at every k-th point also compute the last.
+	Points    int
+	Rank      RankOptions
+	Sharpness SharpnessOptions
+
+	sharp *Sharpness // shared by sharpness and step_cosine
+}
+
+// Definition describes a registered metric.
+type Definition struct {
+	Name string
+	// Doc says what the metric measures, with its units.
+	Doc string
+	// Needs names metrics that must be listed before this one (their
+	// values are computed first at every point).
+	Needs []string
+	// New builds the metric for one run; a metric of the update itself
+	// sets Step instead.
+	New  func(env *Env) (train.Metric, error)
+	Step func(env *Env) (train.StepMetric, error)
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = make(map[string]Definition)
+)
+
+// Register makes a metric available to every model under d.Name. Like
+// database/sql.Register it is meant for init functions, and panics if the
+// name is empty or taken, or if d sets neither or both of New and Step.
+func Register(d Definition) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if d.Name == "" || (d.New == nil) == (d.Step == nil) {
+		panic("metric: Register needs a name and exactly one of New and Step")
+	}
+	if _, dup := registry[d.Name]; dup {
+		panic(fmt.Sprintf("metric: Register called twice for %q", d.Name))
+	}
+	registry[d.Name] = d
+}
+
+// Definitions returns the registered metrics, sorted by name.
+func Definitions() []Definition {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]Definition, 0, len(registry))
+	for _, d := range registry {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func lookup(name string) (Definition, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	d, ok := registry[name]
+	return d, ok
+}
+
+// Check reports every name in names that m cannot provide — unknown, or
+// missing one of its Needs before it — and every repeated name, each as
+// "metrics[i]: …". The model's own metrics (models.Measured) take
+// precedence over registered ones of the same name.
+func Check(names []string, m graph.Model) error {
+	own := models.MetricNames(m)
+	var errs []error
+	for i, name := range names {
+		if slices.Contains(names[:i], name) {
+			errs = append(errs, fmt.Errorf("metrics[%d]: %q is listed twice", i, name))
+			continue
+		}
+		if slices.Contains(own, name) {
+			continue
+		}
+		d, ok := lookup(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("metrics[%d]: %s", i, unknown(name, m, own)))
+			continue
+		}
+		for _, need := range d.Needs {
+			if !slices.Contains(names[:i], need) {
+				errs = append(errs, fmt.Errorf("metrics[%d]: %q needs %q listed before it", i, name, need))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unknown explains that name is not a metric of m, listing those that are.
+func unknown(name string, m graph.Model, own []string) string {
+	var all []string
+	for _, d := range Definitions() {
+		all = append(all, d.Name)
+	}
+	mine := "none"
+	if len(own) > 0 {
+		mine = strings.Join(own, ", ")
+	}
+	return fmt.Sprintf("%q is not a metric of this model, %T (every model: %s; this model's own: %s)",
+		name, m, strings.Join(all, ", "), mine)
+}
+
+// Build returns the metrics names for one run, in order, split into those
+// measured at evaluation points and those of the update (see
+// train.StepMetric). Check must have accepted names for env.Model.
+func Build(names []string, env *Env) ([]train.Metric, []train.StepMetric, error) {
+	var own []models.Metric
+	if mm, ok := env.Model.(models.Measured); ok {
+		own = mm.Metrics()
+	}
+	var ms []train.Metric
+	var steps []train.StepMetric
+	for _, name := range names {
+		if k := slices.IndexFunc(own, func(x models.Metric) bool { return x.Name == name }); k >= 0 {
+			f := own[k].Measure
+			ms = append(ms, train.Metric{Name: name, Measure: func() (float64, error) { return f(), nil }})
+			continue
+		}
+		d, ok := lookup(name)
+		if !ok {
+			return nil, nil, fmt.Errorf("metric: unknown %q", name)
+		}
+		if d.Step != nil {
+			s, err := d.Step(env)
+			if err != nil {
+				return nil, nil, fmt.Errorf("metric %s: %w", name, err)
+			}
+			s.Name = name
+			steps = append(steps, s)
+			continue
+		}
+		m, err := d.New(env)
+		if err != nil {
+			return nil, nil, fmt.Errorf("metric %s: %w", name, err)
+		}
+		m.Name = name
+		ms = append(ms, m)
+	}
+	return ms, steps, nil
+}
+
+// ParamNorm returns the metric ‖θ‖₂ over all parameters of m, e.g.
+// ‖(u, v)‖₂ for a DLN.
+func ParamNorm(m graph.Model) train.Metric {
+	return train.Metric{Name: "l2_uv", Measure: func() (float64, error) {
+		return analysis.L2(graph.Flatten(m.Params())), nil
+	}}
+}
+
+// every reports, for the i-th of points calls, whether a metric measured
+// at every k-th point is due: at multiples of k and at the last point.
+func every(i, k, points int) bool { return i%k == 0 || i == points-1 }
+
+// RankOptions configure the rank of φ_θ(X) (spec §3.1): the Jacobian of
+// the model's outputs on the first Examples test points, its singular
+// values counted above Threshold·σ₁, at every Every-th evaluation point
+// and the last.
+type RankOptions struct {
+	Examples  int     `json:"examples,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	Every     int     `json:"every,omitempty"`
+}
+
+// Rank returns the metric rank(φ_θ(X)) of m on the first opt.Examples
+// rows of x (a set of examples of m's input shape), NaN at the points it
+// skips. points is the number of evaluation points of the run.
+func Rank(m graph.Model, x data.Set, opt RankOptions, points int) (train.Metric, error) {
+	k := opt.Examples
+	if k < 1 || k > x.N || !(opt.Threshold > 0) || opt.Every < 1 {
+		return train.Metric{}, fmt.Errorf("rank: need 1 ≤ examples ≤ %d, threshold > 0 and every ≥ 1, got %+v", x.N, opt)
+	}
+	jac, err := analysis.NewJacobian(m, x.X[:k*x.D], k)
+	if err != nil {
+		return train.Metric{}, err
+	}
+	call := 0
+	return train.Metric{Name: "rank", Measure: func() (float64, error) {
+		i := call
+		call++
+		if !every(i, opt.Every, points) {
+			return math.NaN(), nil
+		}
+		r, err := jac.Rank(opt.Threshold)
+		return float64(r), err
+	}}, nil
+}
+
+func init() {
+	Register(Definition{Name: "train_loss", Doc: "the loss on the whole training set",
+		New: func(e *Env) (train.Metric, error) { return train.LossMetric("train_loss", e.Model, e.Loss, e.Train) }})
+	Register(Definition{Name: "test_loss", Doc: "the loss on the whole test set",
+		New: func(e *Env) (train.Metric, error) { return train.LossMetric("test_loss", e.Model, e.Loss, e.Test) }})
+	Register(Definition{Name: "l2_uv", Doc: "‖θ‖₂ over all parameters, ‖(u, v)‖₂ for a DLN",
+		New: func(e *Env) (train.Metric, error) { return ParamNorm(e.Model), nil }})
+	Register(Definition{Name: "rank", Doc: "rank of the Jacobian φ_θ(X_test[:examples]) of the outputs, singular values above threshold·σ₁ (see RankOptions)",
+		New: func(e *Env) (train.Metric, error) { return Rank(e.Model, e.Test, e.Rank, e.Points) }})
+	Register(Definition{Name: "sharpness", Doc: "λ_max of the Hessian of the training loss, Lanczos on exact Hessian-vector products (see SharpnessOptions)",
+		New: func(e *Env) (train.Metric, error) {
+			s, err := e.sharpness()
+			if err != nil {
+				return train.Metric{}, err
+			}
+			return s.Metric(), nil
+		}})
+	Register(Definition{Name: "step_cosine", Doc: "|cos| between the update and the top Hessian eigenvector of the same point",
+		Needs: []string{"sharpness"},
+		Step: func(e *Env) (train.StepMetric, error) {
+			s, err := e.sharpness()
+			if err != nil {
+				return train.StepMetric{}, err
+			}
+			return s.StepCosine(), nil
+		}})
+}

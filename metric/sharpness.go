@@ -1,0 +1,109 @@
+package metric
+
+import (
+	"fmt"
+	"math"
+
+	"sgdlab/analysis"
+	"sgdlab/data"
+	"sgdlab/graph"
+	"sgdlab/train"
+)
+
+// SharpnessOptions configure the sharpness λ_max of the Hessian of the
+// training loss on the first Examples training points (all if 0), found
+// by Lanczos with Steps Hessian-vector products (20 if 0), at every
+// Every-th evaluation point and the last.
+type SharpnessOptions struct {
+	Examples int `json:"examples,omitempty"`
+	Steps    int `json:"steps,omitempty"`
+	Every    int `json:"every,omitempty"`
+}
+
+// Sharpness measures λ_max of the training-loss Hessian of a model as it
+// trains, and keeps the top eigenvector for StepCosine.
+type Sharpness struct {
+	hvp          *graph.HVP
+	steps, every int
+	points, call int
+	top          []float64 // eigenvector of the last measurement; nil where skipped
+}
+
+// NewSharpness prepares the sharpness of m under loss on set, for a run
+// with the given number of evaluation points.
+func NewSharpness(m graph.Model, loss graph.Loss, set data.Set, opt SharpnessOptions, points int) (*Sharpness, error) {
+	n := opt.Examples
+	if n == 0 {
+		n = set.N
+	}
+	if n < 1 || n > set.N || opt.Every < 1 || opt.Steps < 0 {
+		return nil, fmt.Errorf("sharpness: need 0 ≤ examples ≤ %d, every ≥ 1 and steps ≥ 0, got %+v", set.N, opt)
+	}
+	h, err := graph.CompileHVP(m, loss, n)
+	if err != nil {
+		return nil, fmt.Errorf("sharpness: %w", err)
+	}
+	if err := h.SetData(set.X[:n*set.D], set.Y[:n]); err != nil {
+		return nil, fmt.Errorf("sharpness: %w", err)
+	}
+	steps := opt.Steps
+	if steps == 0 {
+		steps = 20
+	}
+	return &Sharpness{hvp: h, steps: min(steps, h.Dim()), every: opt.Every, points: points}, nil
+}
+
+// sharpness returns the run's shared Sharpness, creating it on first use.
+func (e *Env) sharpness() (*Sharpness, error) {
+	if e.sharp == nil {
+		s, err := NewSharpness(e.Model, e.Loss, e.Train, e.Sharpness, e.Points)
+		if err != nil {
+			return nil, err
+		}
+		e.sharp = s
+	}
+	return e.sharp, nil
+}
+
+// Metric returns the metric "sharpness": λ_max at the points it is due,
+// NaN at the others.
+func (s *Sharpness) Metric() train.Metric {
+	return train.Metric{Name: "sharpness", Measure: s.measure}
+}
+
+func (s *Sharpness) measure() (float64, error) {
+	i := s.call
+	s.call++
+	s.top = nil
+	if !every(i, s.every, s.points) {
+		return math.NaN(), nil
+	}
+	// A fixed start vector keeps runs reproducible.
+	e, err := analysis.TopEigen(s.hvp, 1, analysis.LanczosOptions{Steps: s.steps, Seed: 1, Tol: 1e-8})
+	if err != nil {
+		return 0, fmt.Errorf("sharpness: %w", err)
+	}
+	s.top = e.Vectors[0]
+	return e.Values[0], nil
+}
+
+// StepCosine returns the step metric "step_cosine": |⟨g, v₁⟩|/‖g‖ between
+// the batch gradient g of the update and the top eigenvector v₁ that the
+// sharpness metric found at the same point (NaN where it was skipped). The
+// run must list Metric, which train.Run measures before step metrics.
+func (s *Sharpness) StepCosine() train.StepMetric {
+	return train.StepMetric{Name: "step_cosine", Measure: func(g []float64) (float64, error) {
+		if s.top == nil {
+			return math.NaN(), nil
+		}
+		n := analysis.L2(g)
+		if n == 0 {
+			return 0, nil
+		}
+		var d float64
+		for i := range g {
+			d += g[i] * s.top[i]
+		}
+		return math.Abs(d) / n, nil
+	}}
+}
