@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -57,7 +58,7 @@ func NewSource(name string) (Source, error) {
 	f, ok := sources[name]
 	sourcesMu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("unknown data kind %q (registered: %v)", name, Kinds())
+		return nil, fmt.Errorf("unknown data kind %q (registered: %s)", name, strings.Join(Kinds(), ", "))
 	}
 	return f(), nil
 }

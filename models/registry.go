@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"sgdlab/graph"
@@ -71,7 +72,7 @@ func NewSpec(name string) (Spec, error) {
 	f, ok := kinds[name]
 	kindsMu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("unknown model kind %q (registered: %v)", name, Kinds())
+		return nil, fmt.Errorf("unknown model kind %q (registered: %s)", name, strings.Join(Kinds(), ", "))
 	}
 	return f(), nil
 }

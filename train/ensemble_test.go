@@ -317,3 +317,69 @@ func TestEnsembleErrors(t *testing.T) {
 		t.Errorf("cancelled: error %v, want context.Canceled", err)
 	}
 }
+
+// validEnsemble is a correct ensemble of three members on the E2 set, 20
+// updates of batch 1 evaluated before the first update, midway and after
+// the last one: member 0 is validRun, member 1 cycles through the set
+// with a sampler that does not implement Sized and a decayed step size,
+// member 2 has another index seed and step metric too. It returns the
+// members' models too.
+func validEnsemble(t *testing.T) (train.Ensemble, []*models.DLN) {
+	t.Helper()
+	tr := e2Data(t)
+	samplers := []train.Sampler{train.NewUniform(40, 1), &roundRobin{n: 40}, train.NewUniform(40, 7)}
+	scheds := []train.Schedule{train.Constant{LR: 0.05}, decayed(0.08, 10, 2), train.Constant{LR: 0.03}}
+	ms := make([]*models.DLN, len(samplers))
+	mems := make([]train.Member, len(samplers))
+	for k := range mems {
+		m := models.NewDLN(100)
+		m.InitConst(0.1)
+		loss, err := train.LossMetric("train_loss", m, graph.HalfMSE, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms[k] = m
+		mems[k] = train.Member{Model: m, Sampler: samplers[k], Schedule: scheds[k], Metrics: []train.Metric{loss}}
+	}
+	mems[2].StepMetrics = []train.StepMetric{{Name: "grad_norm", Measure: func(g []float64) (float64, error) { return analysis.L2(g), nil }}}
+	return train.Ensemble{Model: models.NewDLNEnsemble(3, 100), Members: mems, Loss: graph.HalfMSE, Data: tr,
+		Batch: 1, Iterations: 20, Eval: []int{0, 10, 20}}, ms
+}
+
+// paramsHash is the FNV-1a hash of the bits of every parameter of m.
+func paramsHash(m *models.DLN) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range graph.Flatten(m.Params()) {
+		b := math.Float64bits(v)
+		for range 8 {
+			h ^= b & 0xff
+			h *= 1099511628211
+			b >>= 8
+		}
+	}
+	return h
+}
+
+func TestTmpGolden(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		e, ms := validEnsemble(t)
+		if full {
+			e.Batch = 40
+			for k := range e.Members {
+				e.Members[k].Sampler = train.Full{}
+			}
+		}
+		res, err := e.Train(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, r := range res {
+			fmt.Printf("full=%v member %d iters %v diverged %v hash %#x\n", full, k, r.Iters, r.Diverged, paramsHash(ms[k]))
+			for _, row := range r.Values {
+				for _, v := range row {
+					fmt.Printf("  %#016x %.17g\n", math.Float64bits(v), v)
+				}
+			}
+		}
+	}
+}

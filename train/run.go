@@ -229,12 +229,8 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		}
 		r.Sampler.Next(idx)
 		for k, j := range idx {
-			// One unsigned compare also catches negative indices; a
-			// sampler need not implement Sized, so this is the only
-			// guard against it reading past the data.
-			if uint(j) >= uint(r.Data.N) {
-				return res, fmt.Errorf("train: iteration %d: Run.Sampler (%T) returned index %d at batch position %d, want an index in [0, Data.N = %d)",
-					i, r.Sampler, j, k, r.Data.N)
+			if uint(j) >= uint(r.Data.N) { // see indexError
+				return res, indexError(i, "Run.Sampler", r.Sampler, j, k, r.Data.N)
 			}
 			copy(x[k*r.Data.D:(k+1)*r.Data.D], r.Data.Row(j))
 			y[k] = r.Data.Y[j]
@@ -277,61 +273,121 @@ const maxEvalProblems = 8
 // before anything else, so that misuse is an error instead of a panic
 // in a sampler or data.Set.Row, or an evaluation point silently skipped.
 func (r Run) validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("train: Run."+format, args...)) }
-
+	p := problems{owner: "Run"}
 	if isNil(r.Model) {
-		add("Model is nil")
+		p.add("Model is nil")
 	}
-	if err := r.Loss.Validate(); err != nil {
-		add("Loss: %w", err)
+	p.checkLoss(r.Loss)
+	dataOK := p.checkData(r.Data, r.Batch)
+	p.checkSampler("Sampler", r.Sampler, r.Batch, r.Data.N, dataOK)
+	if isNil(r.Schedule) {
+		p.add("Schedule is nil")
 	}
-	// The checks against Data.N mean nothing for an inconsistent set.
-	dataOK := true
-	if err := r.Data.Validate(); err != nil {
-		add("Data: %w", err)
-		dataOK = false
+	p.checkSteps(r.Iterations, r.DivergeAbove, r.Eval)
+	p.checkMetrics("", r.Metrics, r.StepMetrics)
+	return p.err()
+}
+
+// problems collects the configuration problems of a Run or an Ensemble,
+// each an error that names its field: "train: <owner>.<field>…".
+type problems struct {
+	owner string // "Run" or "Ensemble"
+	errs  []error
+}
+
+// add records a problem; format starts with the field, relative to the
+// owner ("Batch = …", "Members[2].Sampler is nil").
+func (p *problems) add(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("train: "+p.owner+"."+format, args...))
+}
+
+// err returns the problems joined (errors.Join), nil if there are none.
+func (p *problems) err() error { return errors.Join(p.errs...) }
+
+// checkLoss adds the problem of an unknown loss (field Loss).
+func (p *problems) checkLoss(loss graph.Loss) {
+	if err := loss.Validate(); err != nil {
+		p.add("Loss: %w", err)
 	}
+}
+
+// checkData adds the problems of the set d (field Data) and of the batch
+// size for it (field Batch). It reports whether d is consistent: the
+// checks against Data.N mean nothing otherwise.
+func (p *problems) checkData(d data.Set, batch int) (ok bool) {
+	if err := d.Validate(); err != nil {
+		p.add("Data: %w", err)
+		return false
+	}
+	if batch < 1 || batch > d.N {
+		p.add("Batch = %d, want Batch in [1, Data.N = %d]", batch, d.N)
+	}
+	return true
+}
+
+// checkSampler adds the problems of the sampler s held in field
+// ("Sampler" of a Run, "Members[k].Sampler" of an Ensemble) for batches
+// of batch examples from a set of n; those against n only if dataOK.
+func (p *problems) checkSampler(field string, s Sampler, batch, n int, dataOK bool) {
 	switch {
-	case isNil(r.Sampler):
-		add("Sampler is nil")
+	case isNil(s):
+		p.add("%s is nil", field)
 	case !dataOK:
 	default:
-		switch s := r.Sampler.(type) {
+		switch sz := s.(type) {
 		case Full, *Full:
-			if r.Batch != r.Data.N {
-				add("Batch = %d with the full-batch sampler, which needs Batch = Data.N = %d", r.Batch, r.Data.N)
+			if batch != n {
+				in := ""
+				if field != "Sampler" {
+					in = " in " + field
+				}
+				p.add("Batch = %d with the full-batch sampler%s, which needs Batch = Data.N = %d", batch, in, n)
 			}
 		case Sized:
-			if n := s.Size(); n != r.Data.N {
-				add("Sampler (%T) draws indices from [0, %d), but Data.N = %d: it was built for another set", r.Sampler, n, r.Data.N)
+			if size := sz.Size(); size != n {
+				p.add("%s (%T) draws indices from [0, %d), but Data.N = %d: it was built for another set", field, s, size, n)
 			}
 		}
 	}
-	if dataOK && (r.Batch < 1 || r.Batch > r.Data.N) {
-		add("Batch = %d, want Batch in [1, Data.N = %d]", r.Batch, r.Data.N)
+}
+
+// checkSteps adds the problems of the fields Iterations, DivergeAbove and
+// Eval (see checkEval).
+func (p *problems) checkSteps(iterations int, divergeAbove float64, eval []int) {
+	if iterations < 0 {
+		p.add("Iterations = %d, want Iterations ≥ 0", iterations)
 	}
-	if isNil(r.Schedule) {
-		add("Schedule is nil")
+	if math.IsNaN(divergeAbove) || divergeAbove < 0 {
+		p.add("DivergeAbove = %v, want a limit > 0 (or 0 for DefaultDivergence)", divergeAbove)
 	}
-	if r.Iterations < 0 {
-		add("Iterations = %d, want Iterations ≥ 0", r.Iterations)
-	}
-	if math.IsNaN(r.DivergeAbove) || r.DivergeAbove < 0 {
-		add("DivergeAbove = %v, want a limit > 0 (or 0 for DefaultDivergence)", r.DivergeAbove)
-	}
-	errs = append(errs, checkEval("Run", r.Eval, r.Iterations)...)
-	for k, m := range r.Metrics {
+	p.errs = append(p.errs, checkEval(p.owner, eval, iterations)...)
+}
+
+// checkMetrics adds the problem of every metric without a Measure in the
+// fields prefix+"Metrics" and prefix+"StepMetrics" (prefix is "" for a
+// Run, "Members[k]." for an Ensemble).
+func (p *problems) checkMetrics(prefix string, metrics []Metric, steps []StepMetric) {
+	for k, m := range metrics {
 		if m.Measure == nil {
-			add("Metrics[%d] (%q) has a nil Measure", k, m.Name)
+			p.add("%sMetrics[%d] (%q) has a nil Measure", prefix, k, m.Name)
 		}
 	}
-	for k, m := range r.StepMetrics {
+	for k, m := range steps {
 		if m.Measure == nil {
-			add("StepMetrics[%d] (%q) has a nil Measure", k, m.Name)
+			p.add("%sStepMetrics[%d] (%q) has a nil Measure", prefix, k, m.Name)
 		}
 	}
-	return errors.Join(errs...)
+}
+
+// indexError is the error of a sampler, held in field (e.g. "Run.Sampler"),
+// that returned index j at batch position k of update i, outside [0, n).
+// The training loops check every index with one unsigned compare, which
+// also catches negative ones: a sampler need not implement Sized, so this
+// is the only guard against it reading past the data. It is called only
+// on that failure, so that the loops allocate nothing.
+func indexError(i int, field string, s Sampler, j, k, n int) error {
+	return fmt.Errorf("train: iteration %d: %s (%T) returned index %d at batch position %d, want an index in [0, Data.N = %d)",
+		i, field, s, j, k, n)
 }
 
 // checkEval returns the problems of an evaluation grid of owner (a type
