@@ -269,23 +269,21 @@ func list(args []string, stdout, stderr io.Writer) error {
 	for _, d := range metric.Definitions() {
 		fmt.Fprintf(stdout, "  %-12s %s\n", d.Name, d.Doc)
 	}
-	fmt.Fprintln(stdout, "model kinds (and the metrics they offer themselves):")
-	for _, k := range models.Kinds() {
-		fmt.Fprintf(stdout, "  %s\n", k)
-	}
 	// A model's own metrics are known once it is built: show those of
 	// the models of the built-in experiments.
-	shown := make(map[string]bool)
+	own := make(map[string][]models.Metric)
 	for _, c := range experiment.All() {
-		m, err := c.Model.Spec.New()
-		if err != nil || shown[c.Model.Kind] {
-			continue
-		}
-		shown[c.Model.Kind] = true
-		if mm, ok := m.(models.Measured); ok {
-			for _, x := range mm.Metrics() {
-				fmt.Fprintf(stdout, "    %s offers %-12s %s\n", c.Model.Kind, x.Name, x.Doc)
+		if m, err := c.Model.Spec.New(); err == nil && own[c.Model.Kind] == nil {
+			if mm, ok := m.(models.Measured); ok {
+				own[c.Model.Kind] = mm.Metrics()
 			}
+		}
+	}
+	fmt.Fprintln(stdout, "model kinds, with the metrics they offer themselves:")
+	for _, k := range models.Kinds() {
+		fmt.Fprintf(stdout, "  %s\n", k)
+		for _, x := range own[k] {
+			fmt.Fprintf(stdout, "    %-12s %s\n", x.Name, x.Doc)
 		}
 	}
 	fmt.Fprintln(stdout, "data kinds:")

@@ -85,6 +85,9 @@ func parseCheckpoint(src string, b []byte) (Checkpoint, error) {
 	if err := d.Decode(&raw); err != nil {
 		return cp, fmt.Errorf("%w: checkpoint %s: %w", ErrInvalid, src, err)
 	}
+	if _, err := d.Token(); err != io.EOF {
+		return cp, fmt.Errorf("%w: checkpoint %s: data after the end of the JSON document", ErrInvalid, src)
+	}
 	if raw.Config == nil {
 		return cp, fmt.Errorf("%w: checkpoint %s: config: missing", ErrInvalid, src)
 	}

@@ -27,11 +27,11 @@ type Config struct {
 	// registered with metric.Register and those the model offers itself
 	// (`sgdlab list -metrics` shows them).
 	Metrics []string           `json:"metrics"`
-	Rank    metric.RankOptions `json:"rank"` // used by the "rank" metric
+	Rank    metric.RankOptions `json:"rank,omitzero"` // used by the "rank" metric
 	// Sharpness configures the "sharpness" and "step_cosine" metrics.
-	Sharpness metric.SharpnessOptions `json:"sharpness,omitempty"`
-	Runs      []RunSpec     `json:"runs"`
-	Figures   []FigureSpec  `json:"figures"`
+	Sharpness metric.SharpnessOptions `json:"sharpness,omitzero"`
+	Runs      []RunSpec               `json:"runs"`
+	Figures   []FigureSpec            `json:"figures"`
 	// Surface, if set, draws loss surfaces with trajectories (E3).
 	Surface *SurfaceSpec `json:"surface,omitempty"`
 	// DivergeAbove is the batch loss above which a run counts as diverged

@@ -3,8 +3,11 @@
 //
 // An experiment is a Config value: data, model, loss, the runs with their
 // optimisers and step-size schedules, the evaluation grid, the metrics and
-// the figures. Configs serialise to JSON, and the paper's are registered
-// by name (see Lookup). Run trains every run of a Config, in parallel,
+// the figures. The data and the model are kinds resolved through the
+// registries of packages data and models, the metrics through package
+// metric, so an experiment can use any registered architecture. Configs
+// are JSON files (LoadConfig reports every problem of one at once, by
+// key), and the paper's are built in by name (see Lookup). Run trains every run of a Config, in parallel,
 // and writes the resolved configuration, the metrics, the figures and a
 // summary under one directory.
 //

@@ -63,7 +63,7 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 		n = trainSet.N
 	}
 	if n < 1 || n > trainSet.N {
-		return rep, fmt.Errorf("hessian: examples must be in [1, %d], got %d", trainSet.N, n)
+		return rep, fmt.Errorf("%w: hessian: examples must be in [1, %d], got %d", ErrInvalid, trainSet.N, n)
 	}
 	rep.Examples = n
 	x, y := trainSet.X[:n*trainSet.D], trainSet.Y[:n]
@@ -75,6 +75,10 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 		return rep, err
 	}
 	rep.Params = h.Dim()
+	if opt.K < 1 || opt.K > h.Dim() || opt.Steps < 1 || opt.Steps > MaxMatrix/h.Dim() || opt.Matvecs < 3 || opt.Matvecs > 100_000 || opt.Probes < 1 || opt.Probes > 10_000 {
+		return rep, fmt.Errorf("%w: hessian: need 1 ≤ k ≤ %d parameters, 1 ≤ steps ≤ %d, 3 ≤ matvecs ≤ 100000 and 1 ≤ probes ≤ 10000, got %+v",
+			ErrInvalid, h.Dim(), MaxMatrix/h.Dim(), opt)
+	}
 	lossAt, err := analysis.LossAt(m, cp.Config.Loss, x, y, n)
 	if err != nil {
 		return rep, err
@@ -108,6 +112,9 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 // WriteHessian writes rep as dir/RUN.json and its spectral density as
 // dir/RUN-density.png.
 func WriteHessian(dir string, rep HessianReport) error {
+	if !validName(rep.Run) {
+		return fmt.Errorf("%w: hessian: run name %q cannot name a file", ErrInvalid, rep.Run)
+	}
 	if err := writeReport(dir, rep.Run+".json", rep); err != nil {
 		return err
 	}

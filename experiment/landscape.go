@@ -50,8 +50,8 @@ type Landscape struct {
 // loss through the checkpoint's parameters.
 func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 	ls := Landscape{Experiment: cp.Experiment, Run: cp.Run, Iteration: cp.Iteration, Directions: opt.Directions}
-	if opt.N < 3 || !(opt.Span > 0) {
-		return ls, fmt.Errorf("landscape: need n ≥ 3 and span > 0, got %d and %v", opt.N, opt.Span)
+	if opt.N < 3 || opt.N > MaxSurface || !(opt.Span > 0) || math.IsInf(opt.Span, 1) {
+		return ls, fmt.Errorf("%w: landscape: need 3 ≤ n ≤ %d and a finite span > 0, got %d and %v", ErrInvalid, MaxSurface, opt.N, opt.Span)
 	}
 	m, err := cp.Model()
 	if err != nil {
@@ -134,6 +134,9 @@ func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 // WriteLandscape writes dir/RUN-landscape.json, dir/RUN-slices.png and
 // dir/RUN-plane.png.
 func WriteLandscape(dir string, ls Landscape) error {
+	if !validName(ls.Run) {
+		return fmt.Errorf("%w: landscape: run name %q cannot name a file", ErrInvalid, ls.Run)
+	}
 	if err := writeReport(dir, ls.Run+"-landscape.json", ls); err != nil {
 		return err
 	}

@@ -55,11 +55,11 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	// The output directory is made before training, so that a bad -out
 	// fails at once rather than after hours.
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return Summary{}, fmt.Errorf("experiment %s: output: %w", c.Name, err)
+		return Summary{}, fmt.Errorf("%w: experiment %s: output directory: %w", ErrInvalid, c.Name, err)
 	}
 	tmp, err := os.MkdirTemp(opt.Out, "."+c.Name+".partial-")
 	if err != nil {
-		return Summary{}, fmt.Errorf("experiment %s: output: %w", c.Name, err)
+		return Summary{}, fmt.Errorf("%w: experiment %s: output directory: %w", ErrInvalid, c.Name, err)
 	}
 	defer os.RemoveAll(tmp)
 	outs, err := Train(ctx, c, opt)
@@ -207,11 +207,15 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 		panel := plots.Panel{Title: p.Title, YLabel: p.YLabel, LogY: p.LogY, YMin: p.YMin, YMax: p.YMax}
 		for i, o := range outs {
 			r := o.Final().Result
-			k := slicesIndex(r.Names, p.Metric)
+			// Validate guarantees the panel's metric is measured. Points
+			// it skipped (NaN: a costly metric every k-th point) are left
+			// out, so that the line joins the points it measured.
+			ys, _ := r.Column(p.Metric)
 			s := plots.Series{Label: label(o), Color: colors[i], Dashed: r.Diverged}
 			for j, it := range r.Iters {
-				s.X = append(s.X, float64(it))
-				s.Y = append(s.Y, r.Values[j][k])
+				if !math.IsNaN(ys[j]) {
+					s.X, s.Y = append(s.X, float64(it)), append(s.Y, ys[j])
+				}
 			}
 			panel.Series = append(panel.Series, s)
 			if p.Reference == "2/lr" {
@@ -232,15 +236,6 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 		}
 	}
 	return row
-}
-
-func slicesIndex(names []string, name string) int {
-	for i, n := range names {
-		if n == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // runColors gives each run a colour: a light-to-dark ramp within each

@@ -180,7 +180,9 @@ func TestValidateNamesTheKey(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Data = Data("sparse_regression", &data.SparseRegression{N: 80, D: 100, R: 20, NTest: 1000}) },
+		{func(c *Config) {
+			c.Data = Data("sparse_regression", &data.SparseRegression{N: 80, D: 100, R: 20, NTest: 1000})
+		},
 			"model: takes inputs of shape [200], the data's examples have shape [100]"},
 		{func(c *Config) { c.Model = Model("dln", &models.DLNSpec{D: 0, Alpha: -1, Init: "zero"}) },
 			"model.d: must be in [1, 33554432], got 0\nmodel.alpha: must be > 0 and finite, got -1\nmodel.init: unknown \"zero\" (allowed: const, random)"},

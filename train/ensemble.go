@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"sgdlab/data"
 	"sgdlab/graph"
@@ -34,15 +35,19 @@ type Member struct {
 // (see graph.EnsembleProgram for float32). A member that diverges stops
 // updating at that iteration, as a Run does; the others go on.
 type Ensemble struct {
-	// Model holds the K = len(Members) members; its parameters are set from
-	// the members' models when training starts.
+	// Model holds the K = len(Members) ≥ 1 members; its parameters are set
+	// from the members' models (which must match them, without the leading
+	// run dimension) when training starts.
 	Model   graph.EnsembleModel
 	Members []Member
 	Loss    graph.Loss
 	Data    data.Set
-	// Batch is the number of examples per member and update.
+	// Batch is the number of examples per member and update, in
+	// [1, Data.N]; each member's Sampler picks them, from [0, Data.N)
+	// (Full needs Batch = Data.N). Data.D must be the size of one example
+	// of Model (Model.Input).
 	Batch      int
-	Iterations int // number of updates of every member
+	Iterations int // number of updates of every member, ≥ 0
 	// Eval, DivergeAbove and Snapshots are those of Run, for every member.
 	Eval         []int
 	DivergeAbove float64
@@ -53,19 +58,15 @@ type Ensemble struct {
 }
 
 // Train trains the members and returns their results in order. As for
-// Run, a divergence is not an error; errors are for bad configuration,
-// failing metrics and cancellation (which returns the results so far).
+// Run, a divergence is not an error; errors are for bad configuration
+// (every problem of the Ensemble in one error, see validate, and no
+// results), a sampler index outside [0, Data.N), failing metrics and
+// cancellation (these three return the results so far).
 func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
-	if err := e.Data.Validate(); err != nil {
+	if err := e.validate(); err != nil {
 		return nil, err
 	}
-	if e.Batch < 1 || e.Batch > e.Data.N {
-		return nil, fmt.Errorf("train: batch %d not in [1, %d]", e.Batch, e.Data.N)
-	}
 	k := len(e.Members)
-	if e.Model == nil || e.Model.Members() != k {
-		return nil, fmt.Errorf("train: an ensemble of %d members needs a model of %d members", k, k)
-	}
 	prog, err := graph.CompileEnsemble(e.Model, e.Loss, e.Batch)
 	if err != nil {
 		return nil, err
@@ -73,11 +74,9 @@ func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
 	stacked := e.Model.Params()
 	steps := false
 	for m, mem := range e.Members {
-		if mem.Model == nil || mem.Sampler == nil || mem.Schedule == nil {
-			return nil, fmt.Errorf("train: member %d needs a model, a sampler and a schedule", m)
-		}
+		// validate has checked the shapes, so this cannot fail.
 		if err := graph.SetMember(stacked, m, mem.Model.Params()); err != nil {
-			return nil, fmt.Errorf("train: member %d: %w", m, err)
+			return nil, fmt.Errorf("train: Ensemble.Members[%d].Model: %w", m, err)
 		}
 		steps = steps || len(mem.StepMetrics) > 0
 	}
@@ -164,6 +163,9 @@ func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
 			}
 			mem.Sampler.Next(idx)
 			for b, j := range idx {
+				if uint(j) >= uint(e.Data.N) { // see indexError
+					return res, indexError(i, fmt.Sprintf("Ensemble.Members[%d].Sampler", m), mem.Sampler, j, b, e.Data.N)
+				}
 				prog.SetExample(m, b, e.Data.Row(j), e.Data.Y[j:j+1])
 			}
 		}
@@ -208,4 +210,84 @@ func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
 		e.Progress(e.Iterations)
 	}
 	return res, nil
+}
+
+// validate returns every problem of the configuration of e joined in one
+// error (errors.Join), each naming its field and, for a member's, the
+// member: "train: Ensemble.Members[2].Sampler is nil". It checks what
+// Run.validate checks of a Run, for the shared fields and for every
+// member's, and what only an ensemble needs: a model of len(Members)
+// members, each member's model of the shapes of one of them, a loss
+// available for ensembles (graph.EnsembleLosses) and examples of
+// Data.D values, the size of Model.Input (graph.EnsembleProgram would
+// silently train on part of each example otherwise). Train calls it
+// before anything else, so a misconfigured ensemble changes no model.
+func (e Ensemble) validate() error {
+	p := problems{owner: "Ensemble"}
+	var stacked []*graph.Param
+	if isNil(e.Model) {
+		p.add("Model is nil")
+	} else {
+		if n := e.Model.Members(); n != len(e.Members) {
+			p.add("Model has %d members, want len(Members) = %d", n, len(e.Members))
+		}
+		stacked = e.Model.Params()
+	}
+	if len(e.Members) == 0 {
+		p.add("Members is empty, want ≥ 1 member")
+	}
+	if err := e.Loss.Validate(); err != nil {
+		p.add("Loss: %w", err)
+	} else if !slices.Contains(graph.EnsembleLosses, e.Loss) {
+		p.add("Loss: the %s loss is not available for ensembles (available: %v)", e.Loss, graph.EnsembleLosses)
+	}
+	dataOK := p.checkData(e.Data, e.Batch)
+	if dataOK && !isNil(e.Model) {
+		in := e.Model.Input()
+		size := 1
+		for _, d := range in {
+			size *= d
+		}
+		if size != e.Data.D {
+			p.add("Data.D = %d, but Model takes examples of shape %v (%d values)", e.Data.D, in, size)
+		}
+	}
+	p.checkSteps(e.Iterations, e.DivergeAbove, e.Eval)
+	for m, mem := range e.Members {
+		f := fmt.Sprintf("Members[%d]", m)
+		if isNil(mem.Model) {
+			p.add("%s.Model is nil", f)
+		} else if stacked != nil {
+			p.checkMember(f+".Model", stacked, mem.Model.Params())
+		}
+		p.checkSampler(f+".Sampler", mem.Sampler, e.Batch, e.Data.N, dataOK)
+		if isNil(mem.Schedule) {
+			p.add("%s.Schedule is nil", f)
+		}
+		p.checkMetrics(f+".", mem.Metrics, mem.StepMetrics)
+	}
+	return p.err()
+}
+
+// checkMember adds the problems of the parameters ps of a member's model,
+// held in field, that the stacked parameters of the ensemble's Model must
+// hold, as graph.SetMember requires: as many, each of the same dtype and
+// of the stacked shape without its leading run dimension. Unlike
+// SetMember, it writes nothing.
+func (p *problems) checkMember(field string, stacked, ps []*graph.Param) {
+	if len(ps) != len(stacked) {
+		p.add("%s has %d parameters, but Model has %d stacked ones", field, len(ps), len(stacked))
+		return
+	}
+	for i, q := range ps {
+		s := stacked[i]
+		if q == nil || s == nil {
+			p.add("%s: parameter %d is nil (in the member or in Model)", field, i)
+			continue
+		}
+		if sh, qh := s.Shape(), q.Shape(); len(sh) != len(qh)+1 || !slices.Equal(sh[1:], qh) || s.Dtype() != q.Dtype() {
+			p.add("%s: parameter %q (%v %v) does not fit Model's stacked parameter %q (%v %v)",
+				field, q.Name(), q.Dtype(), qh, s.Name(), s.Dtype(), sh)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -288,15 +289,15 @@ func TestEnsembleErrors(t *testing.T) {
 		want string
 	}{
 		{"too few members", train.Ensemble{Model: models.NewDLNEnsemble(2, 200), Members: []train.Member{good}},
-			"an ensemble of 1 members needs a model of 1 members"},
+			"Ensemble.Model has 2 members, want len(Members) = 1"},
 		{"member of another size", train.Ensemble{Model: models.NewDLNEnsemble(2, 200), Members: []train.Member{good, small}},
-			`member 1: graph: stacked parameter "u" (float64 [2 200]) does not hold member parameter "u" (float64 [10])`},
+			`Ensemble.Members[1].Model: parameter "u" (float64 [10]) does not fit Model's stacked parameter "u" (float64 [2 200])`},
 		{"no sampler", train.Ensemble{Model: models.NewDLNEnsemble(1, 200), Members: []train.Member{noSampler}},
-			"member 0 needs a model, a sampler and a schedule"},
+			"Ensemble.Members[0].Sampler is nil"},
 		{"batch", train.Ensemble{Model: models.NewDLNEnsemble(1, 200), Members: []train.Member{good}, Batch: 81},
-			"batch 81 not in [1, 80]"},
+			"Ensemble.Batch = 81, want Batch in [1, Data.N = 80]"},
 		{"loss", train.Ensemble{Model: models.NewDLNEnsemble(1, 200), Members: []train.Member{good}, Batch: 1, Loss: graph.SoftmaxCE},
-			"the softmax_ce loss is not available for ensembles"},
+			"Ensemble.Loss: the softmax_ce loss is not available for ensembles"},
 	} {
 		e := tc.e
 		e.Data = tr
@@ -360,26 +361,231 @@ func paramsHash(m *models.DLN) uint64 {
 	return h
 }
 
-func TestTmpGolden(t *testing.T) {
-	for _, full := range []bool{false, true} {
-		e, ms := validEnsemble(t)
-		if full {
-			e.Batch = 40
-			for k := range e.Members {
-				e.Members[k].Sampler = train.Full{}
+// trainEnsembleNoPanic trains e, turning a panic into a test failure that
+// says so.
+func trainEnsembleNoPanic(t *testing.T, e train.Ensemble) (res []train.Result, err error) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("Train panicked: %v", p)
+		}
+	}()
+	return e.Train(context.Background())
+}
+
+// ensembleGolden is what a member of validEnsemble trained to before
+// Ensemble was validated: its metric values at Eval (bits), and the hash
+// of its final parameters (paramsHash).
+type ensembleGolden struct {
+	values []uint64
+	params uint64
+}
+
+func TestEnsembleMisuseIsAnError(t *testing.T) {
+	nan := uint64(0x7ff8000000000001) // the NaN of a step metric at Iterations
+	// Member 0 of the batch-1 ensemble is validRun: its losses are those
+	// of TestRunMisuseIsAnError (and of the code before Run was validated).
+	minibatch := []ensembleGolden{
+		{[]uint64{0x3fe0728a81aeb2bf, 0x3fdeeb0fdb233983, 0x3fde0d5327f77186}, 0x71751a6ac835f167},
+		{[]uint64{0x3fe0728a81aeb2bf, 0x3fde64c1c5aeefeb, 0x3fdd7fbf33bc24e5}, 0x6fc5b853f04c1bd9},
+		{[]uint64{0x3fe0728a81aeb2bf, 0x3fdc1fae82650e9b, 0x3fe04106fec3bab7, 0x3ff24604c44ee52e, 0x3fdfaff57466e7dd, nan}, 0xa046079ccbccde22},
+	}
+	full := []ensembleGolden{
+		{[]uint64{0x3fe0728a81aeb2bf, 0x3fdfa66745758465, 0x3fde511a90b1d5cd}, 0x266e94643b850032},
+		{[]uint64{0x3fe0728a81aeb2bf, 0x3fdedfc4e95ebbed, 0x3fddbbd53ce1d542}, 0x3583385b2ad5d023},
+		{[]uint64{0x3fe0728a81aeb2bf, 0x3fc948272e2f60fe, 0x3fe0133b4bd8a146, 0x3fc9395eb05b6018, 0x3fdf64be6f5567ad, nan}, 0x8c5c26c9bc9a6780},
+	}
+	fullBatch := func(e *train.Ensemble) {
+		e.Batch = 40
+		for k := range e.Members {
+			e.Members[k].Sampler = train.Full{}
+		}
+	}
+	// wider is the E2 set seen as 80 examples of 50 values.
+	wider := func(e *train.Ensemble) {
+		e.Data.N, e.Data.D, e.Data.Y = 80, 50, append(append([]float64(nil), e.Data.Y...), e.Data.Y...)
+	}
+	for _, tc := range []struct {
+		name   string
+		modify func(e *train.Ensemble)
+		// want holds substrings of the error; none for a valid ensemble,
+		// whose members must train to golden.
+		want   []string
+		golden []ensembleGolden
+		// during is set for an error found during training, after
+		// updates: the others must leave every model untouched.
+		during bool
+	}{
+		{name: "valid", modify: func(*train.Ensemble) {}, golden: minibatch},
+		{name: "valid full batch", modify: fullBatch, golden: full},
+		{name: "valid full batch by pointer", modify: func(e *train.Ensemble) {
+			fullBatch(e)
+			e.Members[1].Sampler = &train.Full{}
+		}, golden: full},
+		{name: "nil Model", modify: func(e *train.Ensemble) { e.Model = nil }, want: []string{"Ensemble.Model is nil"}},
+		{name: "nil *DLNEnsemble Model", modify: func(e *train.Ensemble) { e.Model = (*models.DLNEnsemble)(nil) },
+			want: []string{"Ensemble.Model is nil"}},
+		{name: "Model of fewer members", modify: func(e *train.Ensemble) { e.Model = models.NewDLNEnsemble(2, 100) },
+			want: []string{"Ensemble.Model has 2 members, want len(Members) = 3"}},
+		{name: "no Members", modify: func(e *train.Ensemble) { e.Members = nil },
+			want: []string{"Ensemble.Members is empty", "Ensemble.Model has 3 members, want len(Members) = 0"}},
+		{name: "nil member Model", modify: func(e *train.Ensemble) { e.Members[1].Model = nil },
+			want: []string{"Ensemble.Members[1].Model is nil"}},
+		{name: "nil *DLN member Model", modify: func(e *train.Ensemble) { e.Members[2].Model = (*models.DLN)(nil) },
+			want: []string{"Ensemble.Members[2].Model is nil"}},
+		{name: "member Model of another size", modify: func(e *train.Ensemble) { e.Members[2].Model = models.NewDLN(10) },
+			want: []string{`Ensemble.Members[2].Model: parameter "u" (float64 [10])`, `"v" (float64 [10])`, "[3 100]"}},
+		{name: "nil Sampler", modify: func(e *train.Ensemble) { e.Members[0].Sampler = nil },
+			want: []string{"Ensemble.Members[0].Sampler is nil"}},
+		{name: "nil *Uniform Sampler", modify: func(e *train.Ensemble) { e.Members[2].Sampler = (*train.Uniform)(nil) },
+			want: []string{"Ensemble.Members[2].Sampler is nil"}},
+		{name: "nil *Full Sampler", modify: func(e *train.Ensemble) { fullBatch(e); e.Members[1].Sampler = (*train.Full)(nil) },
+			want: []string{"Ensemble.Members[1].Sampler is nil"}},
+		{name: "nil Schedule", modify: func(e *train.Ensemble) { e.Members[2].Schedule = nil },
+			want: []string{"Ensemble.Members[2].Schedule is nil"}},
+		{name: "sampler range > N", modify: func(e *train.Ensemble) { e.Members[1].Sampler = train.NewUniform(100, 1) },
+			want: []string{"Ensemble.Members[1].Sampler", "[0, 100)", "Data.N = 40"}},
+		{name: "sampler range < N", modify: func(e *train.Ensemble) { e.Members[2].Sampler = train.NewUniform(20, 1) },
+			want: []string{"Ensemble.Members[2].Sampler", "[0, 20)", "Data.N = 40"}},
+		{name: "sampler index N", modify: func(e *train.Ensemble) { e.Members[1].Sampler = &badSampler{at: 3, index: 40} },
+			want: []string{"iteration 3", "Ensemble.Members[1].Sampler", "index 40", "Data.N = 40"}, during: true},
+		{name: "sampler index -1", modify: func(e *train.Ensemble) { e.Members[2].Sampler = &badSampler{at: 7, index: -1} },
+			want: []string{"iteration 7", "Ensemble.Members[2].Sampler", "index -1"}, during: true},
+		{name: "Full with Batch < N", modify: func(e *train.Ensemble) { e.Members[2].Sampler = train.Full{} },
+			want: []string{"Ensemble.Batch = 1 with the full-batch sampler in Members[2].Sampler", "Data.N = 40"}},
+		{name: "Eval unsorted", modify: func(e *train.Ensemble) { e.Eval = []int{0, 10, 5} },
+			want: []string{"Ensemble.Eval[2] = 5 is not after Eval[1] = 10", "strictly increasing"}},
+		{name: "Eval duplicated", modify: func(e *train.Ensemble) { e.Eval = []int{0, 10, 10, 20} },
+			want: []string{"Ensemble.Eval[2] = 10 is not after Eval[1] = 10"}},
+		{name: "Eval negative", modify: func(e *train.Ensemble) { e.Eval = []int{-1, 10} },
+			want: []string{"Ensemble.Eval[0] = -1 is negative"}},
+		{name: "Eval past Iterations", modify: func(e *train.Ensemble) { e.Eval = []int{0, 21} },
+			want: []string{"Ensemble.Eval[1] = 21 is past Iterations = 20"}},
+		{name: "Batch > N", modify: func(e *train.Ensemble) { e.Batch = 41 }, want: []string{"Ensemble.Batch = 41", "[1, Data.N = 40]"}},
+		{name: "Batch 0", modify: func(e *train.Ensemble) { e.Batch = 0 }, want: []string{"Ensemble.Batch = 0", "[1, Data.N = 40]"}},
+		{name: "negative Iterations", modify: func(e *train.Ensemble) { e.Iterations, e.Eval = -1, nil },
+			want: []string{"Ensemble.Iterations = -1"}},
+		{name: "NaN DivergeAbove", modify: func(e *train.Ensemble) { e.DivergeAbove = math.NaN() },
+			want: []string{"Ensemble.DivergeAbove = NaN"}},
+		{name: "negative DivergeAbove", modify: func(e *train.Ensemble) { e.DivergeAbove = -1 },
+			want: []string{"Ensemble.DivergeAbove = -1"}},
+		{name: "unknown Loss", modify: func(e *train.Ensemble) { e.Loss = "l1" }, want: []string{"Ensemble.Loss"}},
+		{name: "Loss not for ensembles", modify: func(e *train.Ensemble) { e.Loss = graph.SoftmaxCE },
+			want: []string{"Ensemble.Loss: the softmax_ce loss is not available for ensembles"}},
+		{name: "inconsistent Data", modify: func(e *train.Ensemble) { e.Data.Y = e.Data.Y[:39] },
+			want: []string{"Ensemble.Data", "39"}},
+		{name: "Data of another dimension", modify: wider,
+			want: []string{"Ensemble.Data.D = 50, but Model takes examples of shape [100] (100 values)"}},
+		{name: "nil Measure", modify: func(e *train.Ensemble) {
+			e.Members[1].Metrics = append(e.Members[1].Metrics, train.Metric{Name: "lost"})
+		}, want: []string{`Ensemble.Members[1].Metrics[1] ("lost") has a nil Measure`}},
+		{name: "nil step Measure", modify: func(e *train.Ensemble) { e.Members[0].StepMetrics = []train.StepMetric{{Name: "cos"}} },
+			want: []string{`Ensemble.Members[0].StepMetrics[0] ("cos") has a nil Measure`}},
+		{name: "every problem at once", modify: func(e *train.Ensemble) {
+			e.Members[0].Sampler, e.Members[2].Schedule, e.Eval, e.DivergeAbove = nil, nil, []int{5, 3}, -2
+			e.Members[1].Sampler = train.NewUniform(41, 1)
+		}, want: []string{"Ensemble.Members[0].Sampler is nil", "Ensemble.Members[2].Schedule is nil",
+			"Ensemble.Eval[1] = 3 is not after Eval[0] = 5", "Ensemble.DivergeAbove = -2", "Ensemble.Members[1].Sampler (*train.Uniform) draws indices from [0, 41)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ms := validEnsemble(t)
+			tc.modify(&e)
+			var stacked []float64
+			if dln, ok := e.Model.(*models.DLNEnsemble); ok && dln != nil {
+				stacked = graph.Flatten(dln.Params())
 			}
-		}
-		res, err := e.Train(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, r := range res {
-			fmt.Printf("full=%v member %d iters %v diverged %v hash %#x\n", full, k, r.Iters, r.Diverged, paramsHash(ms[k]))
-			for _, row := range r.Values {
-				for _, v := range row {
-					fmt.Printf("  %#016x %.17g\n", math.Float64bits(v), v)
+			res, err := trainEnsembleNoPanic(t, e)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("valid ensemble: %v", err)
+				}
+				for k, g := range tc.golden {
+					r := res[k]
+					if r.Diverged || fmt.Sprint(r.Iters) != fmt.Sprint(e.Eval) {
+						t.Fatalf("member %d: diverged %v, evaluated at %v, want every point of Eval %v", k, r.Diverged, r.Iters, e.Eval)
+					}
+					var got []uint64
+					for _, row := range r.Values {
+						for _, v := range row {
+							got = append(got, math.Float64bits(v))
+						}
+					}
+					if fmt.Sprintf("%#x", got) != fmt.Sprintf("%#x", g.values) {
+						t.Errorf("member %d: metric bits %#x, want %#x as before validation", k, got, g.values)
+					}
+					if h := paramsHash(ms[k]); h != g.params {
+						t.Errorf("member %d: final parameters hash %#x, want %#x as before validation", k, h, g.params)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want one containing %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
 				}
 			}
+			if tc.during {
+				if len(res) != len(e.Members) {
+					t.Errorf("%d results after an error during training, want the %d members' so far", len(res), len(e.Members))
+				}
+				return
+			}
+			if res != nil {
+				t.Errorf("results %+v after a configuration error, want none", res)
+			}
+			for k, m := range ms {
+				if u := m.U.Float64s()[0]; u != 0.1 {
+					t.Errorf("member %d: u[0] = %v after a configuration error, want the initial 0.1: Train updated the model", k, u)
+				}
+			}
+			if dln, ok := e.Model.(*models.DLNEnsemble); ok && dln != nil {
+				if d := diffBits(graph.Flatten(dln.Params()), stacked); d != "" {
+					t.Errorf("Ensemble.Model changed by a configuration error: %s", d)
+				}
+			}
+		})
+	}
+}
+
+// TestEnsembleReportsEveryProblem checks that the problems of an ensemble
+// are separate joined errors (in any order), one per problem and member.
+func TestEnsembleReportsEveryProblem(t *testing.T) {
+	e, _ := validEnsemble(t)
+	e.Members[0].Schedule, e.Members[1].Schedule = nil, nil
+	e.Members[2].Metrics = append(e.Members[2].Metrics, train.Metric{Name: "a"}, train.Metric{Name: "b"})
+	e.Iterations = -1
+	want := []string{
+		"Ensemble.Members[0].Schedule is nil",
+		"Ensemble.Members[1].Schedule is nil",
+		`Ensemble.Members[2].Metrics[1] ("a")`,
+		`Ensemble.Members[2].Metrics[2] ("b")`,
+		"Ensemble.Iterations = -1",
+		"Ensemble.Eval[0] = 0 is past Iterations = -1",
+		"Ensemble.Eval[1] = 10 is past Iterations = -1",
+		"Ensemble.Eval[2] = 20 is past Iterations = -1",
+	}
+	_, err := trainEnsembleNoPanic(t, e)
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		t.Fatalf("error %v (%T), want the errors.Join of %d problems", err, err, len(want))
+	}
+	errs := joined.Unwrap()
+	if len(errs) != len(want) {
+		t.Errorf("%d problems reported, want %d:\n%v", len(errs), len(want), err)
+	}
+	// Each wanted problem must be its own error, in any order.
+	used := make([]bool, len(errs))
+wants:
+	for _, w := range want {
+		for k, e := range errs {
+			if !used[k] && strings.Contains(e.Error(), w) {
+				used[k] = true
+				continue wants
+			}
 		}
+		t.Errorf("no problem reported contains %q:\n%v", w, err)
 	}
 }
