@@ -205,8 +205,8 @@ func (c Config) check() (graph.Model, error) {
 	}
 	if known["rank"] && size.D > 0 {
 		r := c.Rank
-		if r.Examples < 1 || r.Examples > size.NTest || !(r.Threshold > 0) || r.Every < 1 {
-			add("rank: need 1 ≤ examples ≤ data.n_test (%d), threshold > 0 and every ≥ 1, got %+v", size.NTest, r)
+		if r.Examples < 1 || r.Examples > size.NTest || !(r.Threshold > 0 && r.Threshold < 1) || r.Every < 1 {
+			add("rank: need 1 ≤ examples ≤ data.n_test (%d), 0 < threshold < 1 and every ≥ 1, got %+v", size.NTest, r)
 		} else if params > 0 && r.Examples > MaxMatrix/params {
 			add("rank.examples: the %d × %d Jacobian exceeds the limit of %d values", r.Examples, params, MaxMatrix)
 		}

@@ -17,7 +17,8 @@ import (
 )
 
 // Env is what the metrics of one run measure: the model being trained,
-// its loss and its data.
+// its loss and its data. An Env serves one call of Build: the metrics it
+// builds share state (the sharpness and its step cosine).
 type Env struct {
 	Model       graph.Model
 	Loss        graph.Loss
@@ -86,8 +87,8 @@ func lookup(name string) (Definition, bool) {
 
 // Check reports every name in names that m cannot provide — unknown, or
 // missing one of its Needs before it — and every repeated name, each as
-// "metrics[i]: …". The model's own metrics (models.Measured) take
-// precedence over registered ones of the same name.
+// "metrics[i]: …". A model's own metric (models.Measured) may not take
+// the name of a registered one.
 func Check(names []string, m graph.Model) error {
 	own := models.MetricNames(m)
 	var errs []error
@@ -96,10 +97,16 @@ func Check(names []string, m graph.Model) error {
 			errs = append(errs, fmt.Errorf("metrics[%d]: %q is listed twice", i, name))
 			continue
 		}
+		d, ok := lookup(name)
 		if slices.Contains(own, name) {
+			// A shadowed metric would change meaning with the model, and
+			// its dependants (step_cosine of sharpness) would silently
+			// measure nothing.
+			if ok {
+				errs = append(errs, fmt.Errorf("metrics[%d]: the model (%T) offers its own %q, the name of a metric of every model; it must be renamed", i, m, name))
+			}
 			continue
 		}
-		d, ok := lookup(name)
 		if !ok {
 			errs = append(errs, fmt.Errorf("metrics[%d]: %s", i, unknown(name, m, own)))
 			continue
@@ -193,8 +200,8 @@ type RankOptions struct {
 // skips. points is the number of evaluation points of the run.
 func Rank(m graph.Model, x data.Set, opt RankOptions, points int) (train.Metric, error) {
 	k := opt.Examples
-	if k < 1 || k > x.N || !(opt.Threshold > 0) || opt.Every < 1 {
-		return train.Metric{}, fmt.Errorf("rank: need 1 ≤ examples ≤ %d, threshold > 0 and every ≥ 1, got %+v", x.N, opt)
+	if k < 1 || k > x.N || !(opt.Threshold > 0 && opt.Threshold < 1) || opt.Every < 1 {
+		return train.Metric{}, fmt.Errorf("rank: need 1 ≤ examples ≤ %d, 0 < threshold < 1 and every ≥ 1, got %+v", x.N, opt)
 	}
 	jac, err := analysis.NewJacobian(m, x.X[:k*x.D], k)
 	if err != nil {

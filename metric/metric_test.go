@@ -62,7 +62,8 @@ func joined(err error) []error {
 }
 
 // ownModel is a DLN that offers metrics of its own: "train_loss", which
-// shadows the registered metric of that name, and the new "answer".
+// would shadow the registered metric of that name (Check refuses it), and
+// the new "answer".
 type ownModel struct{ *models.DLN }
 
 func (ownModel) Metrics() []models.Metric {
@@ -95,7 +96,11 @@ func TestCheck(t *testing.T) {
 			names: []string{"train_loss", "test_loss", "l2_uv", "rank", "sharpness", "step_cosine"}},
 		{name: "empty list", model: mlp, names: nil},
 		{name: "own metric of a test model", model: ownModel{models.NewDLN(3)},
-			names: []string{"answer", "train_loss"}},
+			names: []string{"answer", "l2_uv"}},
+		// A model's own metric may not shadow a registered one.
+		{name: "own metric shadowing a registered one", model: ownModel{models.NewDLN(3)},
+			names: []string{"answer", "train_loss"},
+			want:  [][]string{{"metrics[1]", `"train_loss"`, "must be renamed"}}},
 		// l0 is the DLN's own: an MLP must reject it, naming the index,
 		// the metric and the model type, and listing its alternatives.
 		{name: "DLN-only l0 on an MLP", model: mlp,
@@ -222,10 +227,10 @@ func TestBuild(t *testing.T) {
 		}
 	})
 
-	t.Run("own metric takes precedence", func(t *testing.T) {
+	t.Run("own metrics beside registered ones", func(t *testing.T) {
 		m := ownModel{randomDLN(3, 2)}
 		env := &metric.Env{Model: m, Loss: graph.HalfMSE, Train: trainSet, Test: testSet, Points: 1}
-		names := []string{"answer", "train_loss", "l2_uv"}
+		names := []string{"answer", "l2_uv"}
 		if err := metric.Check(names, m); err != nil {
 			t.Fatal(err)
 		}
@@ -233,15 +238,13 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ms) != 3 || len(steps) != 0 {
-			t.Fatalf("Build gave %d metrics and %d step metrics, want 3 and 0", len(ms), len(steps))
+		if len(ms) != 2 || len(steps) != 0 {
+			t.Fatalf("Build gave %d metrics and %d step metrics, want 2 and 0", len(ms), len(steps))
 		}
-		// The registered train_loss would give the half-MSE of a random
-		// DLN, never exactly 42.
 		for k, want := range []struct {
 			name  string
 			value float64
-		}{{"answer", 7}, {"train_loss", 42}, {"l2_uv", floats.Norm(graph.Flatten(m.Params()), 2)}} {
+		}{{"answer", 7}, {"l2_uv", floats.Norm(graph.Flatten(m.Params()), 2)}} {
 			v, err := ms[k].Measure()
 			if err != nil {
 				t.Fatal(err)
