@@ -127,12 +127,14 @@ func validName(s string) bool {
 // shape of its inputs and outputs, the metrics it can provide), but
 // loads no data and trains nothing.
 func (c Config) Validate() error {
-	_, err := c.check()
-	return err
+	if _, err := c.check(); err != nil {
+		return fmt.Errorf("%w: experiment %q: %w", ErrInvalid, c.Name, err)
+	}
+	return nil
 }
 
-// check validates c and returns its model at initialisation, nil where
-// the model itself is invalid.
+// check validates c and returns its model at initialisation, or the
+// problems found, joined.
 func (c Config) check() (graph.Model, error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -226,7 +228,7 @@ func (c Config) check() (graph.Model, error) {
 		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: experiment %q: %w", ErrInvalid, c.Name, errors.Join(errs...))
+		return nil, errors.Join(errs...)
 	}
 	return m, nil
 }

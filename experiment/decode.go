@@ -151,7 +151,7 @@ func applySet(tree any, set string) (any, error) {
 		case []any:
 			j, err := strconv.Atoi(k)
 			if err != nil || j < 0 || j >= len(n) {
-				return n, fmt.Errorf("-set %s: %s is not an index of the list of %d", set, at, len(n))
+				return n, fmt.Errorf("-set %s: %s has %d entries, no index %s", set, strings.Join(keys[:i], "."), len(n), k)
 			}
 			n[j], err = put(n[j], i+1)
 			return n, err
@@ -181,15 +181,15 @@ var (
 // walk checks node against t and returns it normalised (integers written
 // as 1e6 become 1000000).
 func (w *walker) walk(path string, node any, t reflect.Type) any {
+	if reflect.PointerTo(t).Implements(variantIfc) {
+		return w.variant(path, node, reflect.New(t).Interface().(variant))
+	}
 	if node == nil {
 		// null leaves the zero value, as encoding/json does.
 		return nil
 	}
 	if t == rawJSONType || t.Kind() == reflect.Interface {
 		return node
-	}
-	if reflect.PointerTo(t).Implements(variantIfc) {
-		return w.variant(path, node, reflect.New(t).Interface().(variant))
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -375,6 +375,9 @@ func join(path, key string) string {
 
 // describe names the JSON type of a value and shows it, shortened.
 func describe(v any) string {
+	if v == nil {
+		return "null"
+	}
 	b, _ := json.Marshal(v)
 	s := string(b)
 	if len(s) > 40 {

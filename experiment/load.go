@@ -46,8 +46,8 @@ func ParseConfig(src string, b []byte, sets ...string) (Config, error) {
 	if err := decodeStrict(src, b, sets, &c); err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", src, err)
+	if _, err := c.check(); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %w", ErrInvalid, src, err)
 	}
 	return c, nil
 }

@@ -239,3 +239,26 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Lookup(dln): %v, want the valid names", err)
 	}
 }
+
+// TestConfigsRoundTrip checks that every built-in experiment, at paper
+// scale and quick, survives JSON and the strict loader unchanged.
+func TestConfigsRoundTrip(t *testing.T) {
+	for _, c := range All() {
+		for _, c := range []Config{c, c.Quick()} {
+			b, err := json.MarshalIndent(c, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseConfig(c.Name+".json", b)
+			if err != nil {
+				t.Fatalf("%s: %v", c.Name, err)
+			}
+			// Bytes, not reflect.DeepEqual: Quick leaves empty slices
+			// where JSON has none, which mean the same.
+			again, _ := json.MarshalIndent(got, "", "  ")
+			if !bytes.Equal(again, b) {
+				t.Errorf("%s: written again differs:\n%s\nwant\n%s", c.Name, again, b)
+			}
+		}
+	}
+}

@@ -41,19 +41,9 @@ func (m ModelSpec) MarshalJSON() ([]byte, error) { return marshalKind(m.Kind, m.
 // that kind. Unknown keys are an error only through LoadConfig, which
 // reports them all.
 func (m *ModelSpec) UnmarshalJSON(b []byte) error {
-	kind, err := kindOf(b)
-	if err != nil {
-		return err
-	}
-	s, err := models.NewSpec(kind)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, s); err != nil {
-		return fmt.Errorf("model (%s): %w", kind, err)
-	}
+	kind, s, err := unmarshalKind(b, models.NewSpec)
 	*m = ModelSpec{Kind: kind, Spec: s}
-	return nil
+	return err
 }
 
 func (*ModelSpec) variantType(kind string) (reflect.Type, error) {
@@ -70,19 +60,9 @@ func (d DataSpec) MarshalJSON() ([]byte, error) { return marshalKind(d.Kind, d.S
 // UnmarshalJSON reads the kind, then the parameters into a new source of
 // that kind.
 func (d *DataSpec) UnmarshalJSON(b []byte) error {
-	kind, err := kindOf(b)
-	if err != nil {
-		return err
-	}
-	s, err := data.NewSource(kind)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, s); err != nil {
-		return fmt.Errorf("data (%s): %w", kind, err)
-	}
+	kind, s, err := unmarshalKind(b, data.NewSource)
 	*d = DataSpec{Kind: kind, Source: s}
-	return nil
+	return err
 }
 
 func (*DataSpec) variantType(kind string) (reflect.Type, error) {
@@ -124,16 +104,25 @@ func marshalKind(kind string, params any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// kindOf returns the "kind" of a JSON object.
-func kindOf(b []byte) (string, error) {
+// unmarshalKind reads the "kind" of the JSON object b, makes a new value
+// of that kind with newKind, and decodes the object into it.
+func unmarshalKind[T any](b []byte, newKind func(string) (T, error)) (string, T, error) {
+	var zero T
 	var k struct {
 		Kind *string `json:"kind"`
 	}
 	if err := json.Unmarshal(b, &k); err != nil {
-		return "", err
+		return "", zero, err
 	}
 	if k.Kind == nil {
-		return "", fmt.Errorf("kind: missing")
+		return "", zero, fmt.Errorf("kind: missing")
 	}
-	return *k.Kind, nil
+	v, err := newKind(*k.Kind)
+	if err != nil {
+		return "", zero, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return "", zero, fmt.Errorf("%s: %w", *k.Kind, err)
+	}
+	return *k.Kind, v, nil
 }
