@@ -97,10 +97,10 @@ func parseCheckpoint(src string, b []byte) (Checkpoint, error) {
 	cp.Experiment, cp.Run, cp.Iteration, cp.Params = raw.Experiment, raw.Run, raw.Iteration, raw.Params
 	var errs []error
 	if cp.Experiment != cp.Config.Name {
-		errs = append(errs, fmt.Errorf("experiment: %q is not the config's name %q", cp.Experiment, cp.Config.Name))
+		errs = append(errs, fmt.Errorf("experiment: %s is not the config's name %s", quote(cp.Experiment), quote(cp.Config.Name)))
 	}
 	if !validName(cp.Run) || !slices.ContainsFunc(cp.Config.Runs, func(r RunSpec) bool { return r.Name == cp.Run }) {
-		errs = append(errs, fmt.Errorf("run: %q is not one of the config's runs (names are plain file names of [A-Za-z0-9._-])", cp.Run))
+		errs = append(errs, fmt.Errorf("run: %s is not one of the config's runs (names are plain file names of [A-Za-z0-9._-])", quote(cp.Run)))
 	}
 	if cp.Iteration < 0 || cp.Iteration > cp.Config.Iterations {
 		errs = append(errs, fmt.Errorf("iteration: must be in [0, config.iterations = %d], got %d", cp.Config.Iterations, cp.Iteration))
@@ -127,8 +127,12 @@ func checkParams(vs []ParamValue, ps []*graph.Param) error {
 	for i, p := range ps {
 		v := vs[i]
 		if v.Name != p.Name() || !slices.Equal(v.Shape, p.Shape()) || len(v.Values) != p.Len() {
-			errs = append(errs, fmt.Errorf("params[%d]: %q of shape %v with %d values, the model wants %q of shape %v",
-				i, v.Name, v.Shape, len(v.Values), p.Name(), p.Shape()))
+			shape := fmt.Sprint(v.Shape)
+			if len(v.Shape) > 8 {
+				shape = fmt.Sprintf("of %d dimensions", len(v.Shape))
+			}
+			errs = append(errs, fmt.Errorf("params[%d]: %s of shape %s with %d values, the model wants %q of shape %v",
+				i, quote(v.Name), shape, len(v.Values), p.Name(), p.Shape()))
 		}
 	}
 	return errors.Join(errs...)

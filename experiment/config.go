@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"sgdlab/data"
@@ -102,6 +103,7 @@ type PanelSpec struct {
 const (
 	MaxIterations = 1_000_000_000 // updates per run
 	MaxRuns       = 1000          // runs per experiment
+	MaxMetrics    = 100           // metrics per experiment
 	MaxFigures    = 100           // figures per experiment
 	MaxPanels     = 20            // panels per figure
 	MaxRetries    = 100           // retries of a diverged run
@@ -116,6 +118,10 @@ const (
 // which name files and directories.
 const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
+// quote returns s quoted for an error message, shortened: names in a
+// configuration may be megabytes long.
+func quote(s string) string { return strconv.Quote(shorten(s, 80)) }
+
 // validName reports whether s can name a file inside a result directory:
 // non-empty, of nameChars, and not "." or "..".
 func validName(s string) bool {
@@ -128,7 +134,7 @@ func validName(s string) bool {
 // loads no data and trains nothing.
 func (c Config) Validate() error {
 	if _, err := c.check(); err != nil {
-		return fmt.Errorf("%w: experiment %q: %w", ErrInvalid, c.Name, err)
+		return fmt.Errorf("%w: experiment %s: %w", ErrInvalid, quote(c.Name), err)
 	}
 	return nil
 }
@@ -152,7 +158,7 @@ func (c Config) check() (graph.Model, error) {
 		add("%s: %v", prefix, err)
 	}
 	if !validName(c.Name) {
-		add("name: must be non-empty, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names the result directory), got %q", c.Name)
+		add("name: must be non-empty, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names the result directory), got %s", quote(c.Name))
 	}
 	var size data.Size
 	switch {
@@ -198,8 +204,20 @@ func (c Config) check() (graph.Model, error) {
 	for _, name := range c.Metrics {
 		known[name] = true
 	}
-	if m != nil {
-		addAll("metrics", metric.Check(c.Metrics, m))
+	badNames := false
+	for i, name := range c.Metrics {
+		if !validName(name) {
+			add("metrics[%d]: must be a name of [A-Za-z0-9._-], at most 200 characters, got %s", i, quote(name))
+			badNames = true
+		}
+	}
+	if len(c.Metrics) > MaxMetrics {
+		add("metrics: at most %d, got %d", MaxMetrics, len(c.Metrics))
+	} else if m != nil && !badNames {
+		if err := metric.Check(c.Metrics, m); err != nil {
+			// Check names each problem by its key already.
+			errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
+		}
 	}
 	params := 0
 	if m != nil {
@@ -226,6 +244,9 @@ func (c Config) check() (graph.Model, error) {
 	c.Surface.validate(c, add)
 	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
 		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
+	}
+	if n := len(errs); n > maxProblems {
+		errs = append(errs[:maxProblems], fmt.Errorf("… and %d more problems", n-maxProblems))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -254,11 +275,12 @@ func (c Config) checkModel(m graph.Model, size data.Size, add func(string, ...an
 func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 	if len(c.Runs) == 0 || len(c.Runs) > MaxRuns {
 		add("runs: need 1 to %d runs, got %d", MaxRuns, len(c.Runs))
+		return
 	}
 	names := make(map[string]bool)
 	for i, r := range c.Runs {
 		if !validName(r.Name) || names[r.Name] {
-			add("runs[%d].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names files), got %q", i, r.Name)
+			add("runs[%d].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names files), got %s", i, quote(r.Name))
 		}
 		names[r.Name] = true
 		switch r.Optimizer.Kind {
@@ -271,7 +293,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 				add("runs[%d].optimizer: gd uses the full batch and no seed; leave batch and seed unset", i)
 			}
 		default:
-			add("runs[%d].optimizer.kind: unknown %q (allowed: sgd, gd)", i, r.Optimizer.Kind)
+			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, gd)", i, quote(r.Optimizer.Kind))
 		}
 		if sched, err := r.Schedule.Schedule(); err != nil {
 			add("runs[%d].schedule: %v", i, err)
@@ -283,7 +305,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 			}
 		}
 		if r.Palette != "" && r.Palette != "blues" && r.Palette != "reds" {
-			add("runs[%d].palette: unknown %q (allowed: blues, reds)", i, r.Palette)
+			add("runs[%d].palette: unknown %s (allowed: blues, reds)", i, quote(r.Palette))
 		}
 		if r.Retry != nil && (!(r.Retry.Step > 0) || r.Retry.Max < 1 || r.Retry.Max > MaxRetries || !(r.Retry.Step*float64(r.Retry.Max) < r.Schedule.LR)) {
 			add("runs[%d].retry: need step > 0, 1 ≤ max ≤ %d and step·max < schedule.lr, got %+v", i, MaxRetries, *r.Retry)
@@ -299,7 +321,7 @@ func (c Config) checkFigures(known map[string]bool, add func(string, ...any)) {
 	files := make(map[string]bool)
 	for i, f := range c.Figures {
 		if !strings.HasSuffix(f.File, ".png") || !validName(f.File) || files[f.File] {
-			add("figures[%d].file: must be a unique plain file name of [A-Za-z0-9._-] ending in .png, got %q", i, f.File)
+			add("figures[%d].file: must be a unique plain file name of [A-Za-z0-9._-] ending in .png, got %s", i, quote(f.File))
 		}
 		files[f.File] = true
 		if len(f.Panels) == 0 || len(f.Panels) > MaxPanels {
@@ -307,10 +329,10 @@ func (c Config) checkFigures(known map[string]bool, add func(string, ...any)) {
 		}
 		for j, p := range f.Panels {
 			if !known[p.Metric] {
-				add("figures[%d].panels[%d].metric: %q is not among the experiment's metrics", i, j, p.Metric)
+				add("figures[%d].panels[%d].metric: %s is not among the experiment's metrics", i, j, quote(p.Metric))
 			}
 			if p.Reference != "" && p.Reference != "2/lr" {
-				add("figures[%d].panels[%d].reference: unknown %q (allowed: 2/lr)", i, j, p.Reference)
+				add("figures[%d].panels[%d].reference: unknown %s (allowed: 2/lr)", i, j, quote(p.Reference))
 			}
 			if p.LogY && (p.YMin < 0 || p.YMax < 0) {
 				add("figures[%d].panels[%d]: a log axis needs y_min and y_max ≥ 0 (0: automatic)", i, j)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // variant is implemented by the spec types whose keys depend on the
@@ -43,8 +44,8 @@ func decodeStrict(src string, b []byte, sets []string, v any) error {
 	}
 	var w walker
 	tree = w.walk("", tree, reflect.TypeOf(v).Elem())
-	if len(w.errs) > 0 {
-		return fmt.Errorf("%s: %w", src, errors.Join(w.errs...))
+	if err := w.err(); err != nil {
+		return fmt.Errorf("%s: %w", src, err)
 	}
 	norm, err := json.Marshal(tree)
 	if err == nil {
@@ -163,14 +164,48 @@ func applySet(tree any, set string) (any, error) {
 	return put(tree, 0)
 }
 
+// maxProblems bounds the problems reported one by one: a document of
+// 10⁶ bad entries must give a readable error, not one of its own size.
+const maxProblems = 50
+
 // walker checks a parsed JSON tree against a Go type, collecting errors.
-type walker struct{ errs []error }
+type walker struct {
+	errs  []error
+	extra int // problems beyond maxProblems, only counted
+}
+
+// full reports whether maxProblems are recorded, so that callers skip the
+// cost of describing more.
+func (w *walker) full() bool { return len(w.errs) >= maxProblems }
 
 func (w *walker) fail(path, format string, args ...any) {
+	if w.full() {
+		w.extra++
+		return
+	}
 	if path == "" {
 		path = "(document)"
 	}
-	w.errs = append(w.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	w.errs = append(w.errs, fmt.Errorf("%s: %s", shorten(path, 200), fmt.Sprintf(format, args...)))
+}
+
+// err returns the problems joined, nil if none.
+func (w *walker) err() error {
+	if w.extra > 0 {
+		return errors.Join(append(w.errs, fmt.Errorf("… and %d more problems", w.extra))...)
+	}
+	return errors.Join(w.errs...)
+}
+
+// shorten cuts s to at most n bytes (at a rune boundary), marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 var (
@@ -253,6 +288,10 @@ func (w *walker) object(path string, obj map[string]any, fields map[string]refle
 		if !ok {
 			ft, ok = extra[k]
 		}
+		if !ok && w.full() {
+			w.extra++
+			continue
+		}
 		if !ok {
 			allowed := make([]string, 0, len(fields)+len(extra))
 			for f := range fields {
@@ -282,7 +321,7 @@ func (w *walker) variant(path string, node any, v variant) any {
 		w.fail(join(path, "kind"), "want the name of a kind, got %s", describe(obj["kind"]))
 		return node
 	}
-	t, err := v.variantType(kind)
+	t, err := v.variantType(shorten(kind, 80))
 	if err != nil {
 		w.fail(join(path, "kind"), "%v", err)
 		return node
@@ -296,21 +335,35 @@ func (w *walker) integer(path string, node any, t reflect.Type) any {
 		w.fail(path, "want an integer, got %s", describe(node))
 		return node
 	}
-	f, err := strconv.ParseFloat(string(num), 64)
-	if err != nil || f != math.Trunc(f) {
-		w.fail(path, "want an integer, got %s", num)
-		return node
+	unsigned := t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64
+	var err error
+	if unsigned {
+		_, err = strconv.ParseUint(string(num), 10, t.Bits())
+	} else {
+		_, err = strconv.ParseInt(string(num), 10, t.Bits())
 	}
-	lo, hi := -math.Ldexp(1, t.Bits()-1), math.Ldexp(1, t.Bits()-1)
-	if t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64 {
-		lo, hi = 0, math.Ldexp(1, t.Bits())
-	}
-	if f < lo || f >= hi {
-		w.fail(path, "%s is out of the range of a %v [%.0f, %.0f]", num, t.Kind(), lo, hi-1)
-		return node
-	}
-	if _, err := strconv.ParseInt(string(num), 10, 64); err == nil {
+	if err == nil {
 		return num
+	}
+	// Not a plain integer of the type: 1e6 (allowed), 1.5, or too large.
+	f, ferr := strconv.ParseFloat(string(num), 64)
+	if ferr != nil && !errors.Is(ferr, strconv.ErrRange) || f != math.Trunc(f) {
+		w.fail(path, "want an integer, got %s", shorten(string(num), 40))
+		return node
+	}
+	lo, hi := fmt.Sprint(-(int64(1) << (t.Bits() - 1))), fmt.Sprint(uint64(1)<<(t.Bits()-1)-1)
+	if unsigned {
+		lo, hi = "0", fmt.Sprint(uint64(1)<<(t.Bits()-1)*2-1)
+	}
+	// Integers written as floats are exact below 2⁵³; beyond, they are
+	// out of range for anything a configuration counts.
+	loF, hiF := -math.Ldexp(1, t.Bits()-1), math.Ldexp(1, t.Bits()-1)-1
+	if unsigned {
+		loF, hiF = 0, math.Ldexp(1, t.Bits())-1
+	}
+	if math.Abs(f) > 1<<53 || f < loF || f > hiF {
+		w.fail(path, "%s is out of the range of a %v [%s, %s]", shorten(string(num), 40), t.Kind(), lo, hi)
+		return node
 	}
 	return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
 }

@@ -58,10 +58,10 @@ func (s *SurfaceSpec) validate(c Config, add func(string, ...any)) {
 		return
 	}
 	if _, ok := c.Model.Spec.(*models.DLNSpec); !ok {
-		add("surface: needs model kind dln (the plane passes through w* = (√θ*, √θ*)), got %q", c.Model.Kind)
+		add("surface: needs model kind dln (the plane passes through w* = (√θ*, √θ*)), got %s", quote(c.Model.Kind))
 	}
 	if _, ok := c.Data.Source.(*data.SparseRegression); !ok {
-		add("surface: needs data kind sparse_regression (for θ*), got %q", c.Data.Kind)
+		add("surface: needs data kind sparse_regression (for θ*), got %s", quote(c.Data.Kind))
 	}
 	if s.Alpha.N > MaxSurface || s.Beta.N > MaxSurface {
 		add("surface: at most %d points per axis, got %d × %d", MaxSurface, s.Alpha.N, s.Beta.N)
@@ -71,7 +71,7 @@ func (s *SurfaceSpec) validate(c Config, add func(string, ...any)) {
 		runs[r.Name] = true
 	}
 	if !runs[s.Flow] {
-		add("surface.flow: %q is not a run", s.Flow)
+		add("surface.flow: %s is not a run", quote(s.Flow))
 	}
 	for k, r := range map[string]Range{"alpha": s.Alpha, "beta": s.Beta} {
 		if r.N < 2 || !(r.Max > r.Min) {
@@ -83,15 +83,15 @@ func (s *SurfaceSpec) validate(c Config, add func(string, ...any)) {
 	}
 	for i, p := range s.Paths {
 		if !runs[p.Run] {
-			add("surface.paths[%d].run: %q is not a run", i, p.Run)
+			add("surface.paths[%d].run: %s is not a run", i, quote(p.Run))
 		}
 		if p.Style != "gd" && p.Style != "sgd" {
-			add("surface.paths[%d].style: unknown %q (allowed: gd, sgd)", i, p.Style)
+			add("surface.paths[%d].style: unknown %s (allowed: gd, sgd)", i, quote(p.Style))
 		}
 	}
 	for k, f := range map[string]string{"train_file": s.TrainFile, "test_file": s.TestFile} {
-		if filepath.Ext(f) != ".png" || filepath.Base(f) != f {
-			add("surface.%s: must be a plain file name ending in .png, got %q", k, f)
+		if filepath.Ext(f) != ".png" || !validName(f) {
+			add("surface.%s: must be a plain file name of [A-Za-z0-9._-] ending in .png, got %s", k, quote(f))
 		}
 	}
 }

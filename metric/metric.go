@@ -92,11 +92,13 @@ func lookup(name string) (Definition, bool) {
 func Check(names []string, m graph.Model) error {
 	own := models.MetricNames(m)
 	var errs []error
+	seen := make(map[string]bool, len(names))
 	for i, name := range names {
-		if slices.Contains(names[:i], name) {
+		if seen[name] {
 			errs = append(errs, fmt.Errorf("metrics[%d]: %q is listed twice", i, name))
 			continue
 		}
+		seen[name] = true
 		d, ok := lookup(name)
 		if slices.Contains(own, name) {
 			// A shadowed metric would change meaning with the model, and
@@ -112,7 +114,7 @@ func Check(names []string, m graph.Model) error {
 			continue
 		}
 		for _, need := range d.Needs {
-			if !slices.Contains(names[:i], need) {
+			if !seen[need] {
 				errs = append(errs, fmt.Errorf("metrics[%d]: %q needs %q listed before it", i, name, need))
 			}
 		}

@@ -337,6 +337,10 @@ func (s Sequence) String() string {
 	return b.String()
 }
 
+// MaxUpdates bounds the updates a deep_piecewise schedule may describe
+// (2⁵⁰, exact in float64).
+const MaxUpdates = 1 << 50
+
 // ScheduleSpec is the serialisable form of a Schedule, as stored in the JSON
 // files of experiments. Kind selects the schedule and which other fields it
 // uses; fields it does not use must be left unset (zero).
@@ -533,6 +537,11 @@ func (s ScheduleSpec) check() error {
 		}
 		if s.StepsPerEpoch <= 0 {
 			return fmt.Errorf("steps_per_epoch must be > 0, got %d", s.StepsPerEpoch)
+		}
+		// Marks searches the updates in int arithmetic: epochs ×
+		// steps_per_epoch must be an exact, non-overflowing count.
+		if s.Epochs > MaxUpdates/s.StepsPerEpoch {
+			return fmt.Errorf("epochs × steps_per_epoch = %d × %d exceeds %d updates", s.Epochs, s.StepsPerEpoch, MaxUpdates)
 		}
 	case "cosine":
 		if s.Total <= 0 {
