@@ -2,9 +2,9 @@ package data
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
+
+	"sgdlab/internal/registry"
 )
 
 // Source produces the train and the test set of an experiment from its
@@ -29,10 +29,7 @@ type Size struct{ N, NTest, D int }
 // Source may produce: 2²⁷ float64 values are 1 GiB.
 const MaxValues = 1 << 27
 
-var (
-	sourcesMu sync.RWMutex
-	sources   = make(map[string]func() Source)
-)
+var sources = registry.New[func() Source]("data kind")
 
 // Register makes a data kind available to configurations under name:
 // newSource returns a fresh, zero-valued source into which a
@@ -40,23 +37,16 @@ var (
 // is meant for init functions and panics if name is empty or taken, or
 // newSource is nil.
 func Register(name string, newSource func() Source) {
-	sourcesMu.Lock()
-	defer sourcesMu.Unlock()
-	if name == "" || newSource == nil {
-		panic("data: Register needs a name and a source constructor")
+	if newSource == nil {
+		panic("data: Register needs a source constructor")
 	}
-	if _, dup := sources[name]; dup {
-		panic(fmt.Sprintf("data: Register called twice for kind %q", name))
-	}
-	sources[name] = newSource
+	sources.Register(name, newSource)
 }
 
 // NewSource returns a zero-valued source of the registered kind name, or
 // an error listing the registered kinds.
 func NewSource(name string) (Source, error) {
-	sourcesMu.RLock()
-	f, ok := sources[name]
-	sourcesMu.RUnlock()
+	f, ok := sources.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown data kind %q (registered: %s)", name, strings.Join(Kinds(), ", "))
 	}
@@ -64,16 +54,7 @@ func NewSource(name string) (Source, error) {
 }
 
 // Kinds returns the registered data kinds, sorted.
-func Kinds() []string {
-	sourcesMu.RLock()
-	defer sourcesMu.RUnlock()
-	names := make([]string, 0, len(sources))
-	for k := range sources {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+func Kinds() []string { return sources.Names() }
 
 func init() {
 	Register("sparse_regression", func() Source { return new(SparseRegression) })

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 
 	"sgdlab/analysis"
 	"sgdlab/data"
 	"sgdlab/graph"
+	"sgdlab/internal/registry"
 	"sgdlab/models"
 	"sgdlab/train"
 )
@@ -46,43 +45,26 @@ type Definition struct {
 	Step func(env *Env) (train.StepMetric, error)
 }
 
-var (
-	registryMu sync.RWMutex
-	registry   = make(map[string]Definition)
-)
+var registered = registry.New[Definition]("metric")
 
 // Register makes a metric available to every model under d.Name. Like
 // database/sql.Register it is meant for init functions, and panics if the
 // name is empty or taken, or if d sets neither or both of New and Step.
 func Register(d Definition) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if d.Name == "" || (d.New == nil) == (d.Step == nil) {
-		panic("metric: Register needs a name and exactly one of New and Step")
+	if (d.New == nil) == (d.Step == nil) {
+		panic("metric: Register needs exactly one of New and Step")
 	}
-	if _, dup := registry[d.Name]; dup {
-		panic(fmt.Sprintf("metric: Register called twice for %q", d.Name))
-	}
-	registry[d.Name] = d
+	registered.Register(d.Name, d)
 }
 
 // Definitions returns the registered metrics, sorted by name.
 func Definitions() []Definition {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]Definition, 0, len(registry))
-	for _, d := range registry {
+	var out []Definition
+	for _, name := range registered.Names() {
+		d, _ := registered.Lookup(name)
 		out = append(out, d)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-func lookup(name string) (Definition, bool) {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	d, ok := registry[name]
-	return d, ok
 }
 
 // Check reports every name in names that m cannot provide — unknown, or
@@ -99,7 +81,7 @@ func Check(names []string, m graph.Model) error {
 			continue
 		}
 		seen[name] = true
-		d, ok := lookup(name)
+		d, ok := registered.Lookup(name)
 		if slices.Contains(own, name) {
 			// A shadowed metric would change meaning with the model, and
 			// its dependants (step_cosine of sharpness) would silently
@@ -152,7 +134,7 @@ func Build(names []string, env *Env) ([]train.Metric, []train.StepMetric, error)
 			ms = append(ms, train.Metric{Name: name, Measure: func() (float64, error) { return f(), nil }})
 			continue
 		}
-		d, ok := lookup(name)
+		d, ok := registered.Lookup(name)
 		if !ok {
 			return nil, nil, fmt.Errorf("metric: unknown %q", name)
 		}

@@ -3,11 +3,10 @@ package models
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 
 	"sgdlab/graph"
+	"sgdlab/internal/registry"
 )
 
 // Spec holds the parameters of one model kind as a configuration gives
@@ -44,33 +43,23 @@ type Measured interface {
 	Metrics() []Metric
 }
 
-var (
-	kindsMu sync.RWMutex
-	kinds   = make(map[string]func() Spec)
-)
+var kinds = registry.New[func() Spec]("model kind")
 
 // Register makes a model kind available to configurations under name:
 // newSpec returns a fresh, zero-valued spec into which a configuration's
 // parameters are decoded. Like database/sql.Register, it is meant for init
 // functions and panics if name is empty or taken, or newSpec is nil.
 func Register(name string, newSpec func() Spec) {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	if name == "" || newSpec == nil {
-		panic("models: Register needs a name and a spec constructor")
+	if newSpec == nil {
+		panic("models: Register needs a spec constructor")
 	}
-	if _, dup := kinds[name]; dup {
-		panic(fmt.Sprintf("models: Register called twice for kind %q", name))
-	}
-	kinds[name] = newSpec
+	kinds.Register(name, newSpec)
 }
 
 // NewSpec returns a zero-valued spec of the registered kind name, or an
 // error listing the registered kinds.
 func NewSpec(name string) (Spec, error) {
-	kindsMu.RLock()
-	f, ok := kinds[name]
-	kindsMu.RUnlock()
+	f, ok := kinds.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown model kind %q (registered: %s)", name, strings.Join(Kinds(), ", "))
 	}
@@ -78,16 +67,7 @@ func NewSpec(name string) (Spec, error) {
 }
 
 // Kinds returns the registered model kinds, sorted.
-func Kinds() []string {
-	kindsMu.RLock()
-	defer kindsMu.RUnlock()
-	names := make([]string, 0, len(kinds))
-	for k := range kinds {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+func Kinds() []string { return kinds.Names() }
 
 // MetricNames returns the names of the metrics m offers itself (none
 // unless m implements Measured).
