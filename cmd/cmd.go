@@ -6,7 +6,7 @@
 //
 //	func main() {
 //		models.Register("my_net", func() models.Spec { return new(MyNetSpec) })
-//		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//		ctx, stop := cmd.WithSignals(context.Background())
 //		code := cmd.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 //		stop()
 //		os.Exit(code)
@@ -35,7 +35,8 @@
 // times the speed workloads of package bench.
 //
 // Exit status: 0 on success, 1 if an experiment failed, 2 for bad usage,
-// a bad configuration or a bad checkpoint, 130 when interrupted.
+// a bad configuration or a bad checkpoint, 130 after SIGINT and 143 after
+// SIGTERM (see WithSignals).
 package cmd
 
 import (
@@ -67,7 +68,8 @@ var (
 
 // Main runs the command line args (without the program name), writing
 // results to stdout and diagnostics to stderr, and returns the exit
-// status. Cancelling ctx stops the work at the next check and returns 130.
+// status. Cancelling ctx stops the work at the next check; with the
+// cause Interrupted (see WithSignals) the status is 128 + the signal.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := run(ctx, args, stdout, stderr)
 	switch {
@@ -78,9 +80,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, experiment.ErrInvalid):
 		fmt.Fprintln(stderr, "sgdlab:", err)
 		return 2
-	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		fmt.Fprintln(stderr, "sgdlab: interrupted; nothing of the unfinished experiment was kept")
-		return 130
+	}
+	if code, msg, ok := interruption(ctx, err); ok {
+		fmt.Fprintln(stderr, msg)
+		return code
 	}
 	fmt.Fprintln(stderr, "sgdlab:", err)
 	return 1
@@ -217,6 +220,11 @@ func runAll(ctx context.Context, configs []experiment.Config, out string, stdout
 		p.stop()
 		if err != nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			// A signal during the write phase: the results were finished
+			// and are complete; the next experiment is not started.
+			return ctx.Err()
 		}
 		fmt.Fprintf(stdout, "%s: %d runs in %.1fs → %s\n", c.Name, len(sum.Runs), time.Since(start).Seconds(), out+"/"+c.Name)
 		for _, r := range sum.Runs {

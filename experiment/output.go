@@ -42,68 +42,70 @@ type AttemptSummary struct {
 	DivergedAt int     `json:"diverged_at"`
 }
 
-// Run trains c and writes, under opt.Out/c.Name: config.json (the
-// resolved configuration), metrics.csv (every metric of every run at every
-// evaluation point), the figures, checkpoints/RUN.json (the parameters at
-// the end of every run that did not diverge) and summary.json. Everything is written
-// to a temporary directory first and renamed into place at the end, so an
-// interrupted run never leaves results that look complete.
+// Run trains c and writes, into its result directory (opt.Dir, or
+// opt.Out/c.Name): config.json (the resolved configuration), metrics.csv
+// (every metric of every run at every evaluation point), the figures,
+// checkpoints/RUN.json (the parameters at the end of every run that did
+// not diverge) and summary.json, which is written last and marks the
+// results complete. See commit for how an earlier result is replaced.
 func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	if err := c.Validate(); err != nil {
 		return Summary{}, err
 	}
-	// The output directory is made before training, so that a bad -out
-	// fails at once rather than after hours.
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return Summary{}, fmt.Errorf("%w: experiment %s: output directory: %w", ErrInvalid, c.Name, err)
+	dst := opt.Dir
+	if dst == "" {
+		dst = filepath.Join(opt.Out, c.Name)
 	}
-	tmp, err := os.MkdirTemp(opt.Out, "."+c.Name+".partial-")
+	// The partial directory is made before training, so that a bad -out
+	// fails at once rather than after hours.
+	p, err := newPartial(dst)
 	if err != nil {
 		return Summary{}, fmt.Errorf("%w: experiment %s: output directory: %w", ErrInvalid, c.Name, err)
 	}
-	defer os.RemoveAll(tmp)
+	defer p.discard()
 	outs, err := Train(ctx, c, opt)
 	if err != nil {
 		return Summary{}, err
 	}
 	sum := summarize(c, outs)
-	if err := writeJSON(filepath.Join(tmp, "config.json"), c); err != nil {
-		return sum, err
+	if err := write(p.dir, c, outs, sum); err != nil {
+		return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
 	}
-	if err := writeCSV(filepath.Join(tmp, "metrics.csv"), c, outs); err != nil {
-		return sum, err
+	if err := p.commit(); err != nil {
+		return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
+	}
+	return sum, nil
+}
+
+// write writes the output contract of c into dir, summary.json last.
+func write(dir string, c Config, outs []Outcome, sum Summary) error {
+	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
+		return err
+	}
+	if err := writeCSV(filepath.Join(dir, "metrics.csv"), c, outs); err != nil {
+		return err
 	}
 	for _, f := range c.Figures {
-		if err := figure(c, f, outs).Save(filepath.Join(tmp, f.File)); err != nil {
-			return sum, fmt.Errorf("experiment %s: figure %s: %w", c.Name, f.File, err)
+		if err := figure(c, f, outs).Save(filepath.Join(dir, f.File)); err != nil {
+			return fmt.Errorf("figure %s: %w", f.File, err)
 		}
 	}
-	if err := os.Mkdir(filepath.Join(tmp, "checkpoints"), 0o755); err != nil {
-		return sum, err
+	if err := os.Mkdir(filepath.Join(dir, "checkpoints"), 0o755); err != nil {
+		return err
 	}
 	for _, o := range outs {
 		if f := o.Final(); !f.Result.Diverged {
-			if err := writeJSON(filepath.Join(tmp, "checkpoints", o.Spec.Name+".json"), f.End); err != nil {
-				return sum, err
+			if err := writeJSON(filepath.Join(dir, "checkpoints", o.Spec.Name+".json"), f.End); err != nil {
+				return err
 			}
 		}
 	}
 	if c.Surface != nil {
-		if err := drawSurfaces(c, outs, tmp); err != nil {
-			return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
+		if err := drawSurfaces(c, outs, dir); err != nil {
+			return err
 		}
 	}
-	if err := writeJSON(filepath.Join(tmp, "summary.json"), sum); err != nil {
-		return sum, err
-	}
-	dst := filepath.Join(opt.Out, c.Name)
-	if err := os.RemoveAll(dst); err != nil {
-		return sum, err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return sum, err
-	}
-	return sum, nil
+	return writeJSON(filepath.Join(dir, summaryFile), sum)
 }
 
 func summarize(c Config, outs []Outcome) Summary {

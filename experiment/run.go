@@ -16,6 +16,9 @@ import (
 type Options struct {
 	// Out is the parent directory; results go to Out/<experiment name>.
 	Out string
+	// Dir, if set, is the result directory itself, and Out is ignored
+	// (a sweep names each point's directory by its configuration).
+	Dir string
 	// Workers is the number of runs trained at once (GOMAXPROCS if 0).
 	Workers int
 	// Log receives one line per finished or diverged run (e.g. stderr);
