@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 
 // benchCmd runs the speed workloads (all, or those named) and prints a
 // table, or with -json one object per workload for compare.sh.
-func benchCmd(args []string, stdout, stderr io.Writer) error {
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	minTime := fs.Duration("time", time.Second, "minimum time per workload (the E1 run is timed at least once)")
@@ -47,6 +48,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, row, "workload", "time/unit", "unit", "allocs/unit", "bytes/unit", "units timed")
 	}
 	for _, w := range ws {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		r, err := bench.Measure(w, *minTime)
 		if err != nil {
 			return err

@@ -109,11 +109,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "run":
 		return runConfig(ctx, args[1:], stdout, stderr)
 	case "hessian":
-		return hessian(args[1:], stdout, stderr)
+		return hessian(ctx, args[1:], stdout, stderr)
 	case "landscape":
-		return landscape(args[1:], stdout, stderr)
+		return landscape(ctx, args[1:], stdout, stderr)
 	case "bench":
-		return benchCmd(args[1:], stdout, stderr)
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "list":
 		return list(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,7 +17,7 @@ const hessianUsage = "usage: sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-example
 
 // hessian analyses the training-loss Hessian at the checkpoints of a
 // finished run: top and bottom eigenvalues, trace and spectral density.
-func hessian(args []string, stdout, stderr io.Writer) error {
+func hessian(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hessian", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	run := fs.String("run", "", "a result directory of sgdlab reproduce (all its checkpoints), or one checkpoint file")
@@ -33,7 +34,7 @@ func hessian(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, cp := range cps {
-		rep, err := experiment.AnalyseHessian(cp, opt)
+		rep, err := experiment.AnalyseHessian(ctx, cp, opt)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", cp.Experiment, cp.Run, err)
 		}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +13,7 @@ const landscapeUsage = "usage: sgdlab landscape -run DIR|CHECKPOINT [-dirs top|r
 
 // landscape draws the loss around the checkpoints of a finished run along
 // the top Hessian eigenvectors or random filter-normalised directions.
-func landscape(args []string, stdout, stderr io.Writer) error {
+func landscape(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("landscape", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	run := fs.String("run", "", "a result directory of sgdlab reproduce (all its checkpoints), or one checkpoint file")
@@ -33,7 +34,7 @@ func landscape(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, cp := range cps {
-		ls, err := experiment.LossLandscape(cp, opt)
+		ls, err := experiment.LossLandscape(ctx, cp, opt)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", cp.Experiment, cp.Run, err)
 		}

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -47,8 +48,8 @@ type HessianReport struct {
 }
 
 // AnalyseHessian computes the spectrum of the Hessian of the training
-// loss at a checkpoint.
-func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
+// loss at a checkpoint. Cancelling ctx stops it between its stages.
+func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 	rep := HessianReport{Experiment: cp.Experiment, Run: cp.Run, Iteration: cp.Iteration}
 	m, err := cp.Model()
 	if err != nil {
@@ -90,9 +91,15 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 	if rep.Check, err = h.Check(opt.Seed); err != nil {
 		return rep, err
 	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
 	lo := analysis.LanczosOptions{Steps: min(opt.Steps, h.Dim()), Seed: opt.Seed}
 	top, err := analysis.TopEigen(h, opt.K, lo)
 	if err != nil {
+		return rep, err
+	}
+	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
 	bottom, err := analysis.BottomEigen(h, opt.K, lo)
@@ -100,7 +107,13 @@ func AnalyseHessian(cp Checkpoint, opt HessianOptions) (HessianReport, error) {
 		return rep, err
 	}
 	rep.Top, rep.Bottom = top.Values, bottom.Values
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
 	if rep.Trace, err = analysis.HutchPP(h, opt.Matvecs, opt.Seed); err != nil {
+		return rep, err
+	}
+	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
 	if rep.Density, err = analysis.SpectralDensity(h, min(opt.Steps, h.Dim()), opt.Probes, opt.Seed); err != nil {
@@ -118,7 +131,7 @@ func WriteHessian(dir string, rep HessianReport) error {
 	if err := writeReport(dir, rep.Run+".json", rep); err != nil {
 		return err
 	}
-	return densityFigure(rep).Save(filepath.Join(dir, rep.Run+"-density.png"))
+	return saveAtomic(filepath.Join(dir, rep.Run+"-density.png"), densityFigure(rep).Save)
 }
 
 // writeReport writes v as JSON to dir/name, creating dir.
@@ -126,7 +139,30 @@ func writeReport(dir, name string, v any) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(dir, name), v)
+	return saveAtomic(filepath.Join(dir, name), func(path string) error { return writeJSON(path, v) })
+}
+
+// saveAtomic writes path through save on a temporary name beside it and
+// renames it into place, so that a file of an analysis is either whole or
+// absent — an interrupted analysis never leaves a truncated report.
+func saveAtomic(path string, save func(tmp string) error) error {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+".partial-*"+filepath.Ext(base))
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
+	if err := save(tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	// CreateTemp makes 0600; reports are shared like results.
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // densityFigure draws the Gaussian-broadened density, with σ a hundredth

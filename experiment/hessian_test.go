@@ -50,7 +50,7 @@ func TestCheckpointAndHessian(t *testing.T) {
 	if got := graph.Flatten(m.Params()); !slices.Equal(got, append(slices.Clone(want.Params[0].Values), want.Params[1].Values...)) {
 		t.Error("reloaded parameters differ from the end of the run")
 	}
-	rep, err := AnalyseHessian(cp, HessianOptions{K: 3, Steps: 60, Matvecs: 30, Probes: 4, Seed: 1})
+	rep, err := AnalyseHessian(context.Background(), cp, HessianOptions{K: 3, Steps: 60, Matvecs: 30, Probes: 4, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestLossLandscapeCurvature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := LossLandscape(outs[0].Final().End, LandscapeOptions{Directions: "top", Span: 1e-3, N: 3, Seed: 1})
+	ls, err := LossLandscape(context.Background(), outs[0].Final().End, LandscapeOptions{Directions: "top", Span: 1e-3, N: 3, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestLossLandscapeCurvature(t *testing.T) {
 			t.Errorf("direction %d: second difference %.8g, eigenvalue %.8g", k, curv, ls.Eigenvalues[k])
 		}
 	}
-	if _, err := LossLandscape(outs[0].Final().End, LandscapeOptions{Directions: "sideways", Span: 1, N: 3}); err == nil || !strings.Contains(err.Error(), `unknown directions "sideways" (allowed: top, random)`) {
+	if _, err := LossLandscape(context.Background(), outs[0].Final().End, LandscapeOptions{Directions: "sideways", Span: 1, N: 3}); err == nil || !strings.Contains(err.Error(), `unknown directions "sideways" (allowed: top, random)`) {
 		t.Errorf("bad directions: %v", err)
 	}
 	dir := t.TempDir()

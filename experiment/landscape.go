@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"math"
@@ -48,7 +49,9 @@ type Landscape struct {
 
 // LossLandscape computes 1D slices and a 2D plane of the train and test
 // loss through the checkpoint's parameters.
-func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
+//
+// Cancelling ctx stops it at the next loss evaluation.
+func LossLandscape(ctx context.Context, cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 	ls := Landscape{Experiment: cp.Experiment, Run: cp.Run, Iteration: cp.Iteration, Directions: opt.Directions}
 	if opt.N < 3 || opt.N > MaxSurface || !(opt.Span > 0) || math.IsInf(opt.Span, 1) {
 		return ls, fmt.Errorf("%w: landscape: need 3 ≤ n ≤ %d and a finite span > 0, got %d and %v", ErrInvalid, MaxSurface, opt.N, opt.Span)
@@ -110,7 +113,7 @@ func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 		n    int
 		out  *[2][]float64
 	}{{trainSet.X, trainSet.Y, trainSet.N, &ls.Train1D}, {testSet.X, testSet.Y, testSet.N, &ls.Test1D}} {
-		lossAt, err := analysis.LossAt(m, cp.Config.Loss, set.x, set.y, set.n)
+		lossAt, err := lossUntil(ctx, m, cp.Config.Loss, set.x, set.y, set.n)
 		if err != nil {
 			return ls, err
 		}
@@ -121,7 +124,7 @@ func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 			return ls, err
 		}
 	}
-	lossAt, err := analysis.LossAt(m, cp.Config.Loss, trainSet.X, trainSet.Y, trainSet.N)
+	lossAt, err := lossUntil(ctx, m, cp.Config.Loss, trainSet.X, trainSet.Y, trainSet.N)
 	if err != nil {
 		return ls, err
 	}
@@ -129,6 +132,20 @@ func LossLandscape(cp Checkpoint, opt LandscapeOptions) (Landscape, error) {
 		return ls, err
 	}
 	return ls, nil
+}
+
+// lossUntil is analysis.LossAt that fails once ctx is cancelled.
+func lossUntil(ctx context.Context, m graph.Model, loss graph.Loss, x, y []float64, n int) (func([]float64) (float64, error), error) {
+	f, err := analysis.LossAt(m, loss, x, y, n)
+	if err != nil {
+		return nil, err
+	}
+	return func(w []float64) (float64, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return f(w)
+	}, nil
 }
 
 // WriteLandscape writes dir/RUN-landscape.json, dir/RUN-slices.png and
@@ -155,7 +172,7 @@ func WriteLandscape(dir string, ls Landscape) error {
 			},
 		})
 	}
-	if err := row.Save(filepath.Join(dir, ls.Run+"-slices.png")); err != nil {
+	if err := saveAtomic(filepath.Join(dir, ls.Run+"-slices.png"), row.Save); err != nil {
 		return err
 	}
 	z := make([]float64, len(ls.Plane))
@@ -169,5 +186,5 @@ func WriteLandscape(dir string, ls Landscape) error {
 		Points: []plots.Point{{Label: "checkpoint", X: 0, Y: 0, Shape: "star", Color: color.RGBA{R: 230, G: 160, A: 255}}},
 		Width:  14 * vg.Centimeter, Height: 12 * vg.Centimeter,
 	}
-	return sf.Save(filepath.Join(dir, ls.Run+"-plane.png"))
+	return saveAtomic(filepath.Join(dir, ls.Run+"-plane.png"), sf.Save)
 }

@@ -68,7 +68,9 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 		return Summary{}, err
 	}
 	sum := summarize(c, outs)
-	if err := write(p.dir, c, outs, sum); err != nil {
+	// A signal during the write phase discards the results: the partial
+	// directory goes, and an earlier result stays as it was.
+	if err := write(ctx, p.dir, c, outs, sum); err != nil {
 		return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
 	}
 	if err := p.commit(); err != nil {
@@ -77,8 +79,9 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	return sum, nil
 }
 
-// write writes the output contract of c into dir, summary.json last.
-func write(dir string, c Config, outs []Outcome, sum Summary) error {
+// write writes the output contract of c into dir, summary.json last,
+// stopping when ctx is cancelled.
+func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summary) error {
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
 	}
@@ -86,6 +89,9 @@ func write(dir string, c Config, outs []Outcome, sum Summary) error {
 		return err
 	}
 	for _, f := range c.Figures {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := figure(c, f, outs).Save(filepath.Join(dir, f.File)); err != nil {
 			return fmt.Errorf("figure %s: %w", f.File, err)
 		}
@@ -101,9 +107,12 @@ func write(dir string, c Config, outs []Outcome, sum Summary) error {
 		}
 	}
 	if c.Surface != nil {
-		if err := drawSurfaces(c, outs, dir); err != nil {
+		if err := drawSurfaces(ctx, c, outs, dir); err != nil {
 			return err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return writeJSON(filepath.Join(dir, summaryFile), sum)
 }

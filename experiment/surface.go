@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"math"
@@ -108,7 +109,7 @@ func (s *SurfaceSpec) snapshots(run string) bool {
 }
 
 // drawSurfaces computes both loss surfaces and writes their figures to dir.
-func drawSurfaces(c Config, outs []Outcome, dir string) error {
+func drawSurfaces(ctx context.Context, c Config, outs []Outcome, dir string) error {
 	s := c.Surface
 	// validate guarantees a DLN on sparse regression: the plane passes
 	// through w* = (√θ*, √θ*), which only that pair defines.
@@ -185,7 +186,13 @@ func drawSurfaces(c Config, outs []Outcome, dir string) error {
 		if err != nil {
 			return err
 		}
-		z, err := plane.Grid(alphas, betas, lossAt)
+		// A surface of 10⁶ points takes a while: stop when asked.
+		z, err := plane.Grid(alphas, betas, func(w []float64) (float64, error) {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			return lossAt(w)
+		})
 		if err != nil {
 			return fmt.Errorf("surface %s: %w", f.set, err)
 		}
