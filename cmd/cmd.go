@@ -20,6 +20,7 @@
 //	sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
 //	sgdlab landscape -run DIR|CHECKPOINT [-dirs top|random] [-span S] [-n N] [-out DIR]
 //	sgdlab bench [WORKLOAD...] [-time D] [-json]
+//	sgdlab sweep plan|run|collect FILE [-out DIR] [-workers N] [-shard i/n] [-metric NAME] [-require-all]
 //
 // reproduce runs the paper's experiments (all of them if none is named)
 // and writes DIR/EXPERIMENT/{config.json, metrics.csv, summary.json, *.png,
@@ -96,6 +97,7 @@ const usage = `usage:
   sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
   sgdlab landscape -run DIR|CHECKPOINT [-dirs top|random] [-span S] [-n N] [-out DIR]
   sgdlab bench [WORKLOAD...] [-time D] [-json]
+  sgdlab sweep plan|run|collect FILE [-out DIR] [-workers N] [-shard i/n] [-metric NAME] [-require-all]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -116,6 +118,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "list":
 		return list(args[1:], stdout, stderr)
+	case "sweep":
+		return sweepCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
