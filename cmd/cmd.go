@@ -325,25 +325,66 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// progress shows how far the runs are on a terminal, redrawing one line,
-// and passes log lines through.
+// statusLine is one line of progress, redrawn in place on a terminal and
+// not shown elsewhere (a Slurm log), with log lines passed through above
+// it. Its users hold mu while they draw.
+type statusLine struct {
+	mu   sync.Mutex
+	w    io.Writer
+	tty  bool
+	last time.Time
+}
+
+// init sets the line to write to w, drawing only if w is a terminal.
+func (l *statusLine) init(w io.Writer) {
+	l.w = w
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			l.tty = true
+		}
+	}
+}
+
+// due reports whether the line may be redrawn now: at most five times a
+// second, unless force.
+func (l *statusLine) due(force bool) bool {
+	if !force && time.Since(l.last) < 200*time.Millisecond {
+		return false
+	}
+	l.last = time.Now()
+	return true
+}
+
+// draw shows s in place of the line.
+func (l *statusLine) draw(s string) { fmt.Fprint(l.w, "\r", s, "\x1b[K") }
+
+// Write prints a log line, clearing the progress line first.
+func (l *statusLine) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tty {
+		fmt.Fprint(l.w, "\r\x1b[K")
+	}
+	return l.w.Write(b)
+}
+
+func (l *statusLine) stop() {
+	if l.tty {
+		fmt.Fprint(l.w, "\r\x1b[K")
+	}
+}
+
+// progress shows how far the runs of an experiment are.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
+	statusLine
 	name  string
-	tty   bool
 	done  map[string]float64
 	order []string
-	last  time.Time
 }
 
 func newProgress(w io.Writer, name string) *progress {
-	p := &progress{w: w, name: name, done: make(map[string]float64)}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
+	p := &progress{name: name, done: make(map[string]float64)}
+	p.init(w)
 	return p
 }
 
@@ -357,30 +398,13 @@ func (p *progress) update(run string, done, total int) {
 		p.order = append(p.order, run)
 	}
 	p.done[run] = float64(done) / float64(total)
-	if time.Since(p.last) < 200*time.Millisecond {
+	if !p.due(false) {
 		return
 	}
-	p.last = time.Now()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\r%s:", p.name)
+	fmt.Fprintf(&b, "%s:", p.name)
 	for _, r := range p.order {
 		fmt.Fprintf(&b, " %s %3.0f%%", r, 100*p.done[r])
 	}
-	fmt.Fprint(p.w, b.String(), "\x1b[K")
-}
-
-// Write prints a log line, clearing the progress line first.
-func (p *progress) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-	}
-	return p.w.Write(b)
-}
-
-func (p *progress) stop() {
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-	}
+	p.draw(b.String())
 }

@@ -8,9 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
-	"time"
 
 	"sgdlab/experiment"
 	"sgdlab/sweep"
@@ -191,18 +188,16 @@ func sweepCollect(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// sweepProgress shows on a terminal how far a sweep is, redrawing one
-// line; elsewhere (a Slurm log) it only passes the log lines through.
+// sweepProgress shows how far a sweep is.
 type sweepProgress struct {
-	mu   sync.Mutex
-	w    io.Writer
+	statusLine
 	name string
-	tty  bool
-	last time.Time
 }
 
 func newSweepProgress(w io.Writer, name string) *sweepProgress {
-	return &sweepProgress{w: w, name: name, tty: newProgress(w, name).tty}
+	p := &sweepProgress{name: name}
+	p.init(w)
+	return p
 }
 
 func (p *sweepProgress) update(s sweep.Status) {
@@ -211,27 +206,7 @@ func (p *sweepProgress) update(s sweep.Status) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Since(p.last) < 200*time.Millisecond && s.Running > 0 {
-		return
-	}
-	p.last = time.Now()
-	var b strings.Builder
-	fmt.Fprintf(&b, "\rsweep %s: %d/%d done (%d already), %d failed, %d running", p.name, s.Done+s.Skipped, s.Total, s.Skipped, s.Failed, s.Running)
-	fmt.Fprint(p.w, b.String(), "\x1b[K")
-}
-
-// Write prints a log line, clearing the progress line first.
-func (p *sweepProgress) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-	}
-	return p.w.Write(b)
-}
-
-func (p *sweepProgress) stop() {
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
+	if p.due(s.Running == 0) {
+		p.draw(fmt.Sprintf("sweep %s: %d/%d done (%d already), %d failed, %d running", p.name, s.Done+s.Skipped, s.Total, s.Skipped, s.Failed, s.Running))
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"sgdlab/internal/suggest"
 )
 
 // variant is implemented by the spec types whose keys depend on the
@@ -301,7 +303,7 @@ func (w *walker) object(path string, obj map[string]any, fields map[string]refle
 				allowed = append(allowed, f)
 			}
 			sort.Strings(allowed)
-			w.fail(join(path, k), "unknown key%s (allowed here: %s)", suggest(k, allowed), strings.Join(allowed, ", "))
+			w.fail(join(path, k), "unknown key%s (allowed here: %s)", suggest.Key(k, allowed), strings.Join(allowed, ", "))
 			continue
 		}
 		obj[k] = w.walk(join(path, k), obj[k], ft)
@@ -455,40 +457,4 @@ func jsonType(v any) string {
 		return "number"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// suggest returns ` (did you mean "x"?)` for the allowed key nearest to
-// k, if it is near enough to be a likely typo.
-func suggest(k string, allowed []string) string {
-	best, bestD := "", math.MaxInt
-	for _, a := range allowed {
-		if d := editDistance(strings.ToLower(k), a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	if best == "" || bestD > max(2, len(k)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"sgdlab/internal/flock"
 )
 
 // summaryFile is written last into a result directory: a directory
@@ -47,7 +49,7 @@ func newPartial(dst string) (*partial, error) {
 		p.discard()
 		return nil, err
 	}
-	if p.lock, err = lockDir(dir); err != nil {
+	if p.lock, err = flock.TryLock(filepath.Join(dir, lockName)); err != nil {
 		p.discard()
 		return nil, err
 	}
@@ -57,20 +59,6 @@ func newPartial(dst string) (*partial, error) {
 // lockName is the lock file inside a partial directory; it is removed
 // before the results move into place.
 const lockName = ".lock"
-
-// lockDir creates dir's lock file and takes an exclusive flock on it,
-// held until the file is closed or the process dies.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	}
-	return f, nil
-}
 
 // removeAbandoned removes the directories prefix* in parent that no
 // process holds locked.
@@ -84,7 +72,7 @@ func removeAbandoned(parent, prefix string) error {
 			continue
 		}
 		dir := filepath.Join(parent, e.Name())
-		f, err := lockDir(dir)
+		f, err := flock.TryLock(filepath.Join(dir, lockName))
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			continue // being written by a live process
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sgdlab/experiment"
+	"sgdlab/internal/flock"
 )
 
 // Files of a point's directory, OUT/points/ID/.
@@ -237,7 +238,7 @@ func (r *runner) point(ctx context.Context, pt Point, several bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("point %d: %w", pt.Index, err)
 	}
-	lock, err := tryLock(filepath.Join(dir, lockFile))
+	lock, err := flock.TryLock(filepath.Join(dir, lockFile))
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		r.update(func(c *Counts) { c.Busy++ })
 		r.logf("sweep %s: point %d (%s) is being run by another process; left to it\n", r.plan.Spec.Name, pt.Index, pt.ID)
@@ -376,21 +377,6 @@ func removeTemps(dir string) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// tryLock creates path and takes an exclusive flock on it without
-// waiting; the lock lasts until the file is closed or the process dies.
-// It fails with syscall.EWOULDBLOCK when another process holds it.
-func tryLock(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return f, nil
 }
 
 // PointState returns "done" if point id has done.json under out,

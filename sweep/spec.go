@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"sgdlab/experiment"
+	"sgdlab/internal/suggest"
 )
 
 // Spec is a sweep file:
@@ -184,7 +185,7 @@ func (c *checker) object(path string, node any, allowed ...string) map[string]an
 		if !found {
 			sorted := append([]string(nil), allowed...)
 			sort.Strings(sorted)
-			c.fail(join(path, k), "unknown key%s (allowed here: %s)", suggest(k, sorted), strings.Join(sorted, ", "))
+			c.fail(join(path, k), "unknown key%s (allowed here: %s)", suggest.Key(k, sorted), strings.Join(sorted, ", "))
 		}
 	}
 	return obj
@@ -430,40 +431,4 @@ func describe(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// suggest returns ` (did you mean "x"?)` for the allowed key nearest to
-// k, if it is near enough to be a likely typo.
-func suggest(k string, allowed []string) string {
-	best, bestD := "", 1<<30
-	for _, a := range allowed {
-		if d := editDistance(strings.ToLower(k), a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	if best == "" || bestD > max(2, len(k)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
