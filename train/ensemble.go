@@ -150,6 +150,10 @@ func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
 		eval := next < len(e.Eval) && e.Eval[next] == i
 		if eval {
 			next++
+			// As in Run: metrics may be slow, and come at every update.
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
 		}
 		for m, mem := range e.Members {
 			if !active[m] {

@@ -223,6 +223,12 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		var row []float64
 		if next < len(r.Eval) && r.Eval[next] == i {
 			next++
+			// Metrics may take long (an SVD, a Lanczos run), and the
+			// first points of a grid come at every update: a signal must
+			// not wait for 1024 of them.
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
 			if row, err = measure(i, rate); err != nil {
 				return res, err
 			}
