@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"gorgonia.org/gorgonia"
 )
@@ -18,6 +19,8 @@ type Program struct {
 	out    *Node
 	loss   *Node
 	grads  []*Node
+	// features holds the nodes the model tagged with Scope.Feature.
+	features map[string]*Node
 	exec   *executor
 	// The memory behind the inputs, the parameters and the gradients,
 	// resolved once so that a training step does not box slices into
@@ -104,6 +107,10 @@ func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) 
 		return nil, fmt.Errorf("graph: building the %s loss: %w", loss, s.err)
 	}
 	targets := []*Node{p.loss, p.out}
+	p.features = s.features
+	for _, name := range p.FeatureNames() {
+		targets = append(targets, p.features[name])
+	}
 	if grads {
 		wrt := make([]*Node, len(ps))
 		for i, q := range ps {
@@ -177,6 +184,41 @@ func (p *Program) Run(x, y []float64) (float64, error) {
 		return 0, err
 	}
 	return scalar(p.exec.value(p.loss)), nil
+}
+
+// FeatureNames returns the names of the model's feature maps (see
+// Scope.Feature), sorted.
+func (p *Program) FeatureNames() []string {
+	names := make([]string, 0, len(p.features))
+	for k := range p.features {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// FeatureWidth returns the width of feature map name (its scalars per
+// example), or 0 if the model has no such map.
+func (p *Program) FeatureWidth(name string) int {
+	n, ok := p.features[name]
+	if !ok {
+		return 0
+	}
+	return n.Shape()[1]
+}
+
+// Feature copies feature map name of the last Run into dst (batch ×
+// width, row-major).
+func (p *Program) Feature(name string, dst []float64) error {
+	n, ok := p.features[name]
+	if !ok {
+		return fmt.Errorf("graph: the model has no feature map %q (it has %v)", name, p.FeatureNames())
+	}
+	if len(dst) != p.batch*n.Shape()[1] {
+		return fmt.Errorf("graph: feature map %q needs %d×%d values, got %d", name, p.batch, n.Shape()[1], len(dst))
+	}
+	read(dst, p.exec.value(n))
+	return nil
 }
 
 // Output copies the model outputs of the last Run into dst

@@ -27,14 +27,37 @@ type Model interface {
 // the first error they meet and return nil afterwards, so an architecture
 // reads as straight-line code; Compile reports that error.
 type Scope struct {
-	g      *gorgonia.ExprGraph
-	dtype  Dtype
-	params map[*Param]*Node
-	err    error
+	g        *gorgonia.ExprGraph
+	dtype    Dtype
+	params   map[*Param]*Node
+	features map[string]*Node
+	err      error
 }
 
 func newScope(dt Dtype) *Scope {
-	return &Scope{g: gorgonia.NewGraph(), dtype: dt, params: make(map[*Param]*Node)}
+	return &Scope{g: gorgonia.NewGraph(), dtype: dt, params: make(map[*Param]*Node), features: make(map[string]*Node)}
+}
+
+// Feature tags n, of shape (batch, width), as the feature map called
+// name — a representation the model exposes, such as the post-ReLU
+// activations "h1" of its first hidden layer — and returns n. A compiled
+// Program then reads it (Program.Feature), so analysis can measure any
+// named layer of any model without a second model. Names must be
+// non-empty and distinct.
+func (s *Scope) Feature(name string, n *Node) *Node {
+	if s.failed(n) {
+		return nil
+	}
+	if _, dup := s.features[name]; dup || name == "" {
+		s.err = fmt.Errorf("graph: feature map name %q is empty or used twice", name)
+		return nil
+	}
+	if len(n.Shape()) != 2 {
+		s.err = fmt.Errorf("graph: feature map %q has shape %v, want (batch, width)", name, n.Shape())
+		return nil
+	}
+	s.features[name] = n
+	return n
 }
 
 // Graph returns the underlying Gorgonia graph.

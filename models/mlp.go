@@ -56,12 +56,14 @@ func (m *MLP) Params() []*graph.Param {
 func (m *MLP) Input() []int { return []int{m.Sizes[0]} }
 
 // Forward returns the network's outputs for x of shape (batch, Sizes[0]).
+// The post-ReLU activations of hidden layer i are feature map "hi" (h1,
+// h2, …).
 func (m *MLP) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
 	h := x
 	for i, w := range m.W {
 		h = s.Dense(h, w, m.B[i])
 		if i+1 < len(m.W) {
-			h = s.ReLU(h)
+			h = s.Feature(fmt.Sprintf("h%d", i+1), s.ReLU(h))
 		}
 	}
 	return s.Flat(h, m.Sizes[len(m.Sizes)-1])
@@ -102,11 +104,12 @@ func (t *TwoLayer) Params() []*graph.Param { return []*graph.Param{t.W, t.A} }
 // Input returns [d].
 func (t *TwoLayer) Input() []int { return []int{t.W.Shape()[0]} }
 
-// Forward returns relu(x·W)·a, shape (batch). The output layer is a
+// Forward returns relu(x·W)·a, shape (batch); relu(x·W) is feature map
+// "h1". The output layer is a
 // (m, 1) Dense weight rather than a vector: Gorgonia's gradient of a
 // matrix-vector product with respect to the matrix is wrong.
 func (t *TwoLayer) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
-	return s.Flat(s.Dense(s.ReLU(s.Dense(x, t.W, nil)), t.A, nil), 1)
+	return s.Flat(s.Dense(s.Feature("h1", s.ReLU(s.Dense(x, t.W, nil))), t.A, nil), 1)
 }
 
 // InitScaled draws W from scale·N(0,1) (row-major, in the order of the

@@ -3,8 +3,11 @@ package models
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
+	"sgdlab/data"
 	"sgdlab/graph"
 )
 
@@ -151,5 +154,75 @@ func TestModelsMatchTapeMachine(t *testing.T) {
 				p.Descend(0.05)
 			}
 		})
+	}
+}
+
+// TestMLPFeatureMaps reads the hidden layers of a compiled MLP through
+// its feature maps and compares them with relu(h·W + b) by hand.
+func TestMLPFeatureMaps(t *testing.T) {
+	const batch = 5
+	m := NewMLP(graph.Float64, true, 3, 4, 2, 1)
+	m.InitUniform(data.NewNumpyRand(4))
+	r := data.NewNumpyRand(5)
+	x := make([]float64, batch*3)
+	r.Normals(x)
+	p, err := graph.CompileLoss(m, graph.OutputSum, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.FeatureNames(); !slices.Equal(got, []string{"h1", "h2"}) {
+		t.Fatalf("FeatureNames() = %v, want [h1 h2]", got)
+	}
+	if _, err := p.Run(x, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := x
+	for i, name := range []string{"h1", "h2"} {
+		in, out := m.Sizes[i], m.Sizes[i+1]
+		w, b := m.W[i].Float64s(), m.B[i].Float64s()
+		want := make([]float64, batch*out)
+		for n := 0; n < batch; n++ {
+			for j := 0; j < out; j++ {
+				s := b[j]
+				for k := 0; k < in; k++ {
+					s += h[n*in+k] * w[k*out+j]
+				}
+				want[n*out+j] = math.Max(s, 0)
+			}
+		}
+		if p.FeatureWidth(name) != out {
+			t.Errorf("FeatureWidth(%s) = %d, want %d", name, p.FeatureWidth(name), out)
+		}
+		got := make([]float64, batch*out)
+		if err := p.Feature(name, got); err != nil {
+			t.Fatal(err)
+		}
+		for k := range got {
+			if math.Abs(got[k]-want[k]) > 1e-12 {
+				t.Fatalf("%s[%d] = %v, want %v", name, k, got[k], want[k])
+			}
+		}
+		h = want
+	}
+	if err := p.Feature("h3", make([]float64, batch)); err == nil {
+		t.Error("Feature(h3) of a net with two hidden layers gave no error")
+	}
+	if err := p.Feature("h1", make([]float64, 3)); err == nil {
+		t.Error("Feature into a short buffer gave no error")
+	}
+}
+
+// twiceTagged tags two nodes with one feature name.
+type twiceTagged struct{ *DLN }
+
+func (m twiceTagged) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
+	s.Feature("h", x)
+	s.Feature("h", x)
+	return m.DLN.Forward(s, x)
+}
+
+func TestFeatureNamesAreDistinct(t *testing.T) {
+	if _, err := graph.CompileLoss(twiceTagged{NewDLN(3)}, graph.OutputSum, 2); err == nil || !strings.Contains(err.Error(), `feature map name "h"`) {
+		t.Errorf("two feature maps named h: %v, want an error naming it", err)
 	}
 }
