@@ -279,7 +279,7 @@ func list(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "metrics of every model:")
 	for _, d := range metric.Definitions() {
-		fmt.Fprintf(stdout, "  %-12s %s\n", d.Name, d.Doc)
+		fmt.Fprintf(stdout, "  %-17s %s\n", d.Name, d.Doc)
 	}
 	// A model's own metrics are known once it is built: show those of
 	// the models of the built-in experiments.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,9 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
+	"sgdlab/analysis"
 	"sgdlab/cmd"
 	"sgdlab/data"
 	"sgdlab/experiment"
+	"sgdlab/graph"
 	"sgdlab/models"
 )
 
@@ -171,5 +176,97 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// ReLUNet is a user's one-hidden-layer ReLU net whose hidden layer is the
+// feature map "hidden": feature sparsity comes with no other code.
+type ReLUNet struct{ W, B, A *graph.Param }
+
+func (m *ReLUNet) Params() []*graph.Param { return []*graph.Param{m.W, m.B, m.A} }
+func (m *ReLUNet) Input() []int           { return []int{1} }
+func (m *ReLUNet) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
+	h := s.Feature("hidden", s.ReLU(s.Dense(x, m.W, m.B)))
+	return s.Flat(s.Dense(h, m.A, nil), 1)
+}
+
+// ReLUSpec is {"kind": "relu_user", "width": 40, "seed": 1}.
+type ReLUSpec struct {
+	Width int    `json:"width"`
+	Seed  uint32 `json:"seed"`
+}
+
+func (s *ReLUSpec) Validate() error {
+	if s.Width < 1 || s.Width > 1e6 {
+		return fmt.Errorf("width: must be in [1, 1e6], got %d", s.Width)
+	}
+	return nil
+}
+
+func (s *ReLUSpec) New() (graph.Model, error) {
+	m := &ReLUNet{graph.NewParam("w", graph.Float64, 1, s.Width), graph.NewParam("b", graph.Float64, s.Width), graph.NewParam("a", graph.Float64, s.Width, 1)}
+	r := data.NewNumpyRand(s.Seed)
+	for _, p := range m.Params() {
+		v := make([]float64, p.Len())
+		for i := range v {
+			v[i] = r.NormFloat64()
+		}
+		p.Set(v)
+	}
+	return m, nil
+}
+
+func init() { models.Register("relu_user", func() models.Spec { return new(ReLUSpec) }) }
+
+// TestUserFeatureSparsity gives a user's model feature sparsity through a
+// configuration alone, and checks the value against analysis on the
+// checkpoint's hidden layer computed by hand.
+func TestUserFeatureSparsity(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "relu.json")
+	os.WriteFile(config, []byte(`{"name": "relu-sine", "loss": "mse", "iterations": 2000,
+	  "data": {"kind": "sine", "n": 24}, "model": {"kind": "relu_user", "width": 40, "seed": 3},
+	  "grid": {"kind": "every", "t": 2001, "every": 500},
+	  "metrics": ["train_loss", "feature_sparsity", "feature_sparsity_hidden", "dead_or_duplicate", "active_fraction"],
+	  "features": {"threshold": 0.999},
+	  "runs": [{"name": "sgd", "optimizer": {"kind": "sgd", "batch": 1, "seed": 1}, "schedule": {"kind": "constant", "lr": 0.01}}],
+	  "figures": [{"file": "fs.png", "panels": [{"metric": "feature_sparsity", "title": "feature sparsity"}]}]}`), 0o644)
+	mainOK(t, "run", "-config", config, "-out", dir)
+	var sum experiment.Summary
+	readJSON(t, filepath.Join(dir, "relu-sine", "summary.json"), &sum)
+	final := sum.Runs[0].Final
+	fs, fsh, dead, active := *final["feature_sparsity"], *final["feature_sparsity_hidden"], *final["dead_or_duplicate"], *final["active_fraction"]
+	t.Logf("final: feature sparsity %.4f, active %.4f, dead or duplicate %v of 40", fs, active, dead)
+	if fs != fsh || !(fs > 0 && fs <= active && active <= 1) || dead < 0 || dead > 40 {
+		t.Errorf("feature_sparsity %v, of hidden %v, active %v, dead or duplicate %v: want equal sparsities in (0, active ≤ 1]", fs, fsh, active, dead)
+	}
+	cp, err := experiment.LoadCheckpoint(filepath.Join(dir, "relu-sine", "checkpoints", "sgd.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cp.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _, _ := (&Sine{N: 24}).Load()
+	w, b := m.Params()[0].Float64s(), m.Params()[1].Float64s()
+	phi := mat.NewDense(24, 40, nil)
+	for i, x := range train.X {
+		for j := range 40 {
+			phi.Set(i, j, math.Max(x*w[j]+b[j], 0))
+		}
+	}
+	want, err := analysis.FeatureSparsity(phi, 0.999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(fs-want) > 1e-12 {
+		t.Errorf("feature sparsity %v, by hand %v", fs, want)
+	}
+
+	// A model without feature maps cannot provide it: a config error.
+	code := cmd.Main(context.Background(), []string{"run", "-config", config, "-out", dir, "-set", `model={"kind": "tanh_test", "d": 1, "width": 4}`}, io.Discard, io.Discard)
+	if code != 2 {
+		t.Errorf("feature_sparsity of a model without feature maps: exit %d, want 2", code)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,10 @@ type Config struct {
 	Rank    metric.RankOptions `json:"rank,omitzero"` // used by the "rank" metric
 	// Sharpness configures the "sharpness" and "step_cosine" metrics.
 	Sharpness metric.SharpnessOptions `json:"sharpness,omitzero"`
+	// Features configures the metrics of the model's feature maps
+	// ("feature_sparsity", "dead_or_duplicate", "active_fraction", and
+	// NAME_MAP for map MAP).
+	Features metric.FeatureOptions `json:"features,omitzero"`
 	Runs      []RunSpec               `json:"runs"`
 	Figures   []FigureSpec            `json:"figures"`
 	// Surface, if set, draws loss surfaces with trajectories (E3).
@@ -219,6 +224,11 @@ func (c Config) check() (graph.Model, error) {
 			errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
 		}
 	}
+	if l := c.Features.Layer; l != "" && m != nil {
+		if maps, err := metric.FeatureNames(m); err == nil && !slices.Contains(maps, l) {
+			add("features.layer: %s is not a feature map of the model (it has: %s)", quote(l), strings.Join(maps, ", "))
+		}
+	}
 	params := 0
 	if m != nil {
 		params = len(graph.Flatten(m.Params()))
@@ -237,6 +247,17 @@ func (c Config) check() (graph.Model, error) {
 			add("sharpness: need every ≥ 1, 0 ≤ examples ≤ data.n (%d) and steps ≥ 0, got %+v", size.N, s)
 		} else if params > 0 && max(s.Steps, 20) > MaxMatrix/params {
 			add("sharpness.steps: %d Lanczos vectors of %d parameters exceed the limit of %d values", max(s.Steps, 20), params, MaxMatrix)
+		}
+	}
+	if f := c.Features; size.D > 0 {
+		n := size.N
+		if f.Set == "test" {
+			n = size.NTest
+		}
+		if f.Set != "" && f.Set != "train" && f.Set != "test" {
+			add("features.set: unknown %s (allowed: train, test)", quote(f.Set))
+		} else if f.Examples < 0 || f.Examples > n || f.Threshold < 0 || f.Threshold > 1 || math.IsNaN(f.Threshold) {
+			add("features: need 0 ≤ examples ≤ %d (0: all) and 0 ≤ threshold ≤ 1 (0: %v), got %+v", n, metric.DefaultFeatureThreshold, f)
 		}
 	}
 	c.checkRuns(size, add)

@@ -132,7 +132,7 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		return a, err
 	}
 	evals = evals[:countUpTo(evals, c.Iterations)]
-	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Rank: c.Rank, Sharpness: c.Sharpness}
+	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Rank: c.Rank, Sharpness: c.Sharpness, Features: c.Features}
 	metrics, steps, err := metric.Build(c.Metrics, env)
 	if err != nil {
 		return a, err

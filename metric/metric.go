@@ -27,6 +27,7 @@ type Env struct {
 	Points    int
 	Rank      RankOptions
 	Sharpness SharpnessOptions
+	Features  FeatureOptions
 
 	sharp *Sharpness // shared by sharpness and step_cosine
 }
@@ -43,6 +44,10 @@ type Definition struct {
 	// sets Step instead.
 	New  func(env *Env) (train.Metric, error)
 	Step func(env *Env) (train.StepMetric, error)
+	// Layered marks a metric of the model's feature maps (see
+	// FeatureOptions): the model must have one, and NAME_MAP names the
+	// metric of map MAP.
+	Layered bool
 }
 
 var registered = registry.New[Definition]("metric")
@@ -74,6 +79,7 @@ func Definitions() []Definition {
 func Check(names []string, m graph.Model) error {
 	own := models.MetricNames(m)
 	var errs []error
+	var maps []string // the model's feature maps, once needed
 	seen := make(map[string]bool, len(names))
 	for i, name := range names {
 		if seen[name] {
@@ -82,6 +88,23 @@ func Check(names []string, m graph.Model) error {
 		}
 		seen[name] = true
 		d, ok := registered.Lookup(name)
+		if !ok && !slices.Contains(own, name) {
+			if maps == nil {
+				maps, _ = FeatureNames(m)
+			}
+			if _, _, found := splitLayer(name, maps); found {
+				continue
+			}
+		}
+		if ok && d.Layered {
+			if maps == nil {
+				maps, _ = FeatureNames(m)
+			}
+			if len(maps) == 0 {
+				errs = append(errs, fmt.Errorf("metrics[%d]: %q needs a feature map, and this model (%T) tags none (see graph.Scope.Feature)", i, name, m))
+				continue
+			}
+		}
 		if slices.Contains(own, name) {
 			// A shadowed metric would change meaning with the model, and
 			// its dependants (step_cosine of sharpness) would silently
@@ -136,7 +159,18 @@ func Build(names []string, env *Env) ([]train.Metric, []train.StepMetric, error)
 		}
 		d, ok := registered.Lookup(name)
 		if !ok {
-			return nil, nil, fmt.Errorf("metric: unknown %q", name)
+			maps, _ := FeatureNames(env.Model)
+			base, layer, found := splitLayer(name, maps)
+			if !found {
+				return nil, nil, fmt.Errorf("metric: unknown %q", name)
+			}
+			m, err := newFeatureMetric(env, base, layer)
+			if err != nil {
+				return nil, nil, fmt.Errorf("metric %s: %w", name, err)
+			}
+			m.Name = name
+			ms = append(ms, m)
+			continue
 		}
 		if d.Step != nil {
 			s, err := d.Step(env)
@@ -204,6 +238,10 @@ func Rank(m graph.Model, x data.Set, opt RankOptions, points int) (train.Metric,
 }
 
 func init() {
+	for name, l := range layered {
+		Register(Definition{Name: name, Doc: l.doc + "; NAME_MAP for map MAP (see FeatureOptions)", Layered: true,
+			New: func(e *Env) (train.Metric, error) { return newFeatureMetric(e, name, "") }})
+	}
 	Register(Definition{Name: "train_loss", Doc: "the loss on the whole training set",
 		New: func(e *Env) (train.Metric, error) { return train.LossMetric("train_loss", e.Model, e.Loss, e.Train) }})
 	Register(Definition{Name: "test_loss", Doc: "the loss on the whole test set",

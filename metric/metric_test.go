@@ -800,3 +800,57 @@ func TestCheckErrorsAreJoined(t *testing.T) {
 		t.Fatalf("Check of two unknown names = %v, want two joined errors", err)
 	}
 }
+
+// TestFeatureMetricNames checks the names of the metrics of feature maps:
+// the plain name for the last map, NAME_MAP for any map, and errors for
+// a map the model lacks or a model without maps.
+func TestFeatureMetricNames(t *testing.T) {
+	mlp := models.NewMLP(graph.Float64, true, 3, 4, 2, 1)
+	for _, tc := range []struct {
+		names []string
+		model graph.Model
+		want  string // substring of the error; "" to accept
+	}{
+		{[]string{"feature_sparsity", "feature_sparsity_h1", "feature_sparsity_h2", "dead_or_duplicate_h1", "active_fraction"}, mlp, ""},
+		{[]string{"feature_sparsity_h3"}, mlp, `"feature_sparsity_h3" is not a metric`},
+		{[]string{"feature_sparsity"}, models.NewDLN(3), "needs a feature map"},
+		{[]string{"feature_sparsity_h1"}, models.NewDLN(3), `"feature_sparsity_h1" is not a metric`},
+	} {
+		err := metric.Check(tc.names, tc.model)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("Check(%v) = %v, want %q", tc.names, err, tc.want)
+		}
+	}
+	// The plain name measures the last map, h2; NAME_h1 the first.
+	mlp.InitUniform(data.NewNumpyRand(1))
+	set := data.Set{X: []float64{1, 2, 3, -1, 0, 2, 0.5, -2, 1, 3, 1, -1}, Y: make([]float64, 4), N: 4, D: 3}
+	env := &metric.Env{Model: mlp, Loss: graph.MSE, Train: set, Test: set, Points: 1, Features: metric.FeatureOptions{Threshold: 0.999}}
+	ms, _, err := metric.Build([]string{"active_fraction", "active_fraction_h2", "active_fraction_h1"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v [3]float64
+	for i, m := range ms {
+		if v[i], err = m.Measure(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, _ := graph.CompileLoss(mlp, graph.OutputSum, 4)
+	p.Run(set.X, nil)
+	for k, name := range []string{"h2", "h1"} {
+		phi := make([]float64, 4*p.FeatureWidth(name))
+		p.Feature(name, phi)
+		nz := 0
+		for _, a := range phi {
+			if a != 0 {
+				nz++
+			}
+		}
+		if want := float64(nz) / float64(len(phi)); v[k+1] != want {
+			t.Errorf("active_fraction_%s = %v, want %v", name, v[k+1], want)
+		}
+	}
+	if v[0] != v[1] {
+		t.Errorf("active_fraction %v differs from that of the last map, h2: %v", v[0], v[1])
+	}
+}

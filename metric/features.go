@@ -1,0 +1,144 @@
+package metric
+
+import (
+	"fmt"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+
+	"sgdlab/analysis"
+	"sgdlab/data"
+	"sgdlab/graph"
+	"sgdlab/train"
+)
+
+// FeatureOptions configure the metrics of a model's feature maps
+// (Scope.Feature): measured on the first Examples points (all if 0) of
+// the training set, or of the test set if Set is "test"; duplicates are
+// neurons whose activations correlate above Threshold in magnitude (0.99
+// if 0, the authors' default; they use 0.999 for the 1D problem). Layer
+// names the map that the plain metric names measure ("feature_sparsity");
+// empty means the model's last map in name order (h1 for a one-hidden-
+// layer net). NAME_MAP ("feature_sparsity_h2") measures map MAP.
+type FeatureOptions struct {
+	Set       string  `json:"set,omitempty"`
+	Examples  int     `json:"examples,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	Layer     string  `json:"layer,omitempty"`
+}
+
+// DefaultFeatureThreshold is the correlation above which two neurons
+// count as one (fc_nets.feature_sparsity's default).
+const DefaultFeatureThreshold = 0.99
+
+// FeatureNames returns the names of m's feature maps, sorted, by building
+// its graph once.
+func FeatureNames(m graph.Model) ([]string, error) {
+	p, err := graph.CompileLoss(m, graph.OutputSum, 1)
+	if err != nil {
+		return nil, err
+	}
+	return p.FeatureNames(), nil
+}
+
+// featureMetric is a metric of one feature map.
+type featureMetric func(phi mat.Matrix, threshold float64) (float64, error)
+
+// layered are the registered metrics of feature maps, by name.
+var layered = map[string]struct {
+	doc     string
+	measure featureMetric
+}{
+	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2)",
+		analysis.FeatureSparsity},
+	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold)",
+		func(phi mat.Matrix, thr float64) (float64, error) {
+			n, err := analysis.DeadOrDuplicate(phi, thr)
+			return float64(n), err
+		}},
+	"active_fraction": {"fraction of the (point, neuron) activations of a feature map that are non-zero",
+		func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil }},
+}
+
+// splitLayer resolves a metric name of a feature map: "feature_sparsity"
+// (map "") or "feature_sparsity_h1" (map h1) with maps the model's maps.
+func splitLayer(name string, maps []string) (base, layer string, ok bool) {
+	if _, ok := layered[name]; ok {
+		return name, "", true
+	}
+	for b := range layered {
+		if l, found := strings.CutPrefix(name, b+"_"); found {
+			for _, m := range maps {
+				if m == l {
+					return b, l, true
+				}
+			}
+		}
+	}
+	return "", "", false
+}
+
+// newFeatureMetric builds metric base of feature map layer (the default
+// map of env.Features if empty).
+func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
+	opt := env.Features
+	set := env.Train
+	switch opt.Set {
+	case "", "train":
+	case "test":
+		set = env.Test
+	default:
+		return train.Metric{}, fmt.Errorf("features.set: unknown %q (allowed: train, test)", opt.Set)
+	}
+	n := opt.Examples
+	if n == 0 {
+		n = set.N
+	}
+	thr := opt.Threshold
+	if thr == 0 {
+		thr = DefaultFeatureThreshold
+	}
+	if n < 1 || n > set.N || !(thr > 0 && thr <= 1) {
+		return train.Metric{}, fmt.Errorf("features: need 1 ≤ examples ≤ %d and 0 < threshold ≤ 1, got %+v", set.N, opt)
+	}
+	p, err := graph.CompileLoss(env.Model, graph.OutputSum, n)
+	if err != nil {
+		return train.Metric{}, err
+	}
+	if layer == "" {
+		layer = opt.Layer
+	}
+	if layer == "" {
+		names := p.FeatureNames()
+		if len(names) == 0 {
+			return train.Metric{}, fmt.Errorf("the model has no feature maps (see graph.Scope.Feature)")
+		}
+		layer = names[len(names)-1]
+	}
+	width := p.FeatureWidth(layer)
+	if width == 0 {
+		return train.Metric{}, fmt.Errorf("the model has no feature map %q (it has %v)", layer, p.FeatureNames())
+	}
+	x := set.X[:n*set.D]
+	phi := mat.NewDense(n, width, nil)
+	measure := layered[base].measure
+	return train.Metric{Measure: func() (float64, error) {
+		if _, err := p.Run(x, nil); err != nil {
+			return 0, err
+		}
+		if err := p.Feature(layer, phi.RawMatrix().Data); err != nil {
+			return 0, err
+		}
+		return measure(phi, thr)
+	}}, nil
+}
+
+// FeatureSparsity returns the metric feature_sparsity of feature map
+// layer of m on the first n points of set, with the correlation
+// threshold thr (see FeatureOptions).
+func FeatureSparsity(m graph.Model, set data.Set, layer string, n int, thr float64) (train.Metric, error) {
+	env := &Env{Model: m, Train: set, Features: FeatureOptions{Examples: n, Threshold: thr}}
+	mt, err := newFeatureMetric(env, "feature_sparsity", layer)
+	mt.Name = "feature_sparsity"
+	return mt, err
+}
