@@ -36,8 +36,8 @@ type Config struct {
 	// ("feature_sparsity", "dead_or_duplicate", "active_fraction", and
 	// NAME_MAP for map MAP).
 	Features metric.FeatureOptions `json:"features,omitzero"`
-	Runs      []RunSpec               `json:"runs"`
-	Figures   []FigureSpec            `json:"figures"`
+	Runs     []RunSpec             `json:"runs"`
+	Figures  []FigureSpec          `json:"figures"`
 	// Surface, if set, draws loss surfaces with trajectories (E3).
 	Surface *SurfaceSpec `json:"surface,omitempty"`
 	// DivergeAbove is the batch loss above which a run counts as diverged

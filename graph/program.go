@@ -21,7 +21,7 @@ type Program struct {
 	grads  []*Node
 	// features holds the nodes the model tagged with Scope.Feature.
 	features map[string]*Node
-	exec   *executor
+	exec     *executor
 	// The memory behind the inputs, the parameters and the gradients,
 	// resolved once so that a training step does not box slices into
 	// interfaces (tensor's Data allocates on every call). A gradient
