@@ -22,8 +22,16 @@ type Source interface {
 }
 
 // Size is the shape of a Source's data: N training points and NTest test
-// points of D features each.
-type Size struct{ N, NTest, D int }
+// points of D features each, and NEval evaluation points (see Evaluator).
+type Size struct{ N, NTest, D, NEval int }
+
+// Evaluator is implemented by sources that also give unlabelled
+// evaluation points: inputs at which a function of the model is measured,
+// such as the rank of its Jacobian on 300 uniform points of the 1D
+// problem (spec E4). Their Y is all zero.
+type Evaluator interface {
+	EvalSet() (Set, error)
+}
 
 // MaxValues bounds the scalars (features and targets of both sets) a
 // Source may produce: 2²⁷ float64 values are 1 GiB.
@@ -58,4 +66,5 @@ func Kinds() []string { return sources.Names() }
 
 func init() {
 	Register("sparse_regression", func() Source { return new(SparseRegression) })
+	Register("relu_1d", func() Source { return new(ReLU1D) })
 }

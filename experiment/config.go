@@ -235,8 +235,18 @@ func (c Config) check() (graph.Model, error) {
 	}
 	if known["rank"] && size.D > 0 {
 		r := c.Rank
-		if r.Examples < 1 || r.Examples > size.NTest || !(r.Threshold > 0 && r.Threshold < 1) || r.Every < 1 {
-			add("rank: need 1 ≤ examples ≤ data.n_test (%d), 0 < threshold < 1 and every ≥ 1, got %+v", size.NTest, r)
+		n, key := size.NTest, "data.n_test"
+		switch r.Set {
+		case "", "test":
+		case "train":
+			n, key = size.N, "data.n"
+		case "eval":
+			n, key = size.NEval, "the data's evaluation points"
+		default:
+			add("rank.set: unknown %s (allowed: test, train, eval)", quote(r.Set))
+		}
+		if r.Examples < 1 || r.Examples > n || !(r.Threshold > 0 && r.Threshold < 1) || r.Every < 1 {
+			add("rank: need 1 ≤ examples ≤ %s (%d), 0 < threshold < 1 and every ≥ 1, got %+v", key, n, r)
 		} else if params > 0 && r.Examples > MaxMatrix/params {
 			add("rank.examples: the %d × %d Jacobian exceeds the limit of %d values", r.Examples, params, MaxMatrix)
 		}

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"sgdlab/data"
@@ -147,9 +148,47 @@ func dlnSurface() Config {
 	}
 }
 
+// relu1dWarmup is E4's schedule: γ = 2e-4 warmed up linearly in i/T to
+// the factor 400·p at update ⌊pT⌋ of T = 31 623, where it is divided by
+// decay and then stays (spec E4, cell 1).
+func relu1dWarmup(p, decay float64) train.ScheduleSpec {
+	const t = 31623
+	return train.ScheduleSpec{Kind: "warmup", LR: 2e-4, Total: t, Until: int(p * t), Factor: 400 * p, Exponent: 1, Decay: decay}
+}
+
+func relu1D() Config {
+	sgd := Optimizer{Kind: "sgd", Batch: 1, Seed: 3}
+	return Config{
+		Name: "relu-1d",
+		Description: "E4: two-layer ReLU net (100 neurons, Blanc et al. init) on 12 fixed 1D points; SGD batch 1, " +
+			"linear warm-up of γ=2e-4 in i/T, decayed at 2 % or 50 % of 31 623 iterations",
+		Data:       Data("relu_1d", &data.ReLU1D{EvalPoints: 300, Seed: 3}),
+		Model:      Model("mlp", &models.MLPSpec{Sizes: []int{1, 100, 1}, Biases: []bool{true, false}, Init: "blanc", Scales: []float64{1, 1}, Seed: 3}),
+		Loss:       graph.MSE,
+		Iterations: 31623,
+		Grid:       train.Grid{Kind: "paper", T: 31623, First: 100, Linspace: 151},
+		Metrics:    []string{"train_loss", "rank", "feature_sparsity", "dead_or_duplicate"},
+		Rank:       metric.RankOptions{Examples: 300, Threshold: 1e-4, Every: 1, Set: "eval"},
+		Features:   metric.FeatureOptions{Threshold: 0.999},
+		Runs: []RunSpec{
+			{Name: "decay-2", Label: "SGD, warm-up to ×8, ÷2.5 at 2 %", Optimizer: sgd, Schedule: relu1dWarmup(0.02, 2.5)},
+			{Name: "decay-50", Label: "SGD, warm-up to ×200, ÷3 at 50 %", Optimizer: sgd, Schedule: relu1dWarmup(0.5, 3)},
+		},
+		Figures: []FigureSpec{{
+			File:  "relu-1d.png",
+			Title: "Two-layer ReLU net on a 1D regression: a longer large-step phase, sparser features (E4)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", YLabel: "MSE", LogY: true, YMin: 1e-4, YMax: math.Pow(10, 1.5)},
+				{Metric: "rank", Title: "rank of φ(X_eval), threshold 1e-4", YLabel: "rank"},
+				{Metric: "feature_sparsity", Title: "feature sparsity, ρ* = 0.999", YLabel: "fraction"},
+			},
+		}},
+	}
+}
+
 // registry holds the paper's experiments in the order `sgdlab list`
 // shows them.
-var registry = []func() Config{dlnSGD, dlnGD, dlnSurface}
+var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D}
 
 // All returns every registered experiment.
 func All() []Config {

@@ -54,7 +54,7 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	trainSet, testSet, err := c.Data.Source.Load()
+	ds, err := c.load()
 	if err != nil {
 		return nil, fmt.Errorf("experiment %s: data: %w", c.Name, err)
 	}
@@ -73,7 +73,7 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				outs[i], errs[i] = c.trainRun(ctx, c.Runs[i], trainSet, testSet, opt)
+				outs[i], errs[i] = c.trainRun(ctx, c.Runs[i], ds, opt)
 				if errs[i] != nil {
 					cancel()
 				}
@@ -95,11 +95,11 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 
 // trainRun trains one run, retrying with a smaller step size after a
 // divergence if the spec asks for it.
-func (c Config) trainRun(ctx context.Context, spec RunSpec, trainSet, testSet data.Set, opt Options) (Outcome, error) {
+func (c Config) trainRun(ctx context.Context, spec RunSpec, ds sets, opt Options) (Outcome, error) {
 	out := Outcome{Spec: spec}
 	sched := spec.Schedule
 	for try := 0; ; try++ {
-		a, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, trainSet, testSet, opt)
+		a, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, ds, opt)
 		if err != nil {
 			return out, fmt.Errorf("experiment %s: run %s: %w", c.Name, spec.Name, err)
 		}
@@ -117,7 +117,8 @@ func (c Config) trainRun(ctx context.Context, spec RunSpec, trainSet, testSet da
 	}
 }
 
-func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, trainSet, testSet data.Set, opt Options) (Attempt, error) {
+func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, ds sets, opt Options) (Attempt, error) {
+	trainSet, testSet := ds.train, ds.test
 	a := Attempt{LR: spec.LR}
 	sched, err := spec.Schedule()
 	if err != nil {
@@ -132,7 +133,7 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		return a, err
 	}
 	evals = evals[:countUpTo(evals, c.Iterations)]
-	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Rank: c.Rank, Sharpness: c.Sharpness, Features: c.Features}
+	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Rank: c.Rank, Sharpness: c.Sharpness, Features: c.Features, Eval: ds.eval}
 	metrics, steps, err := metric.Build(c.Metrics, env)
 	if err != nil {
 		return a, err
@@ -161,6 +162,23 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 	}
 	a.End = newCheckpoint(c, name, end, m)
 	return a, nil
+}
+
+// sets are the data of an experiment: the training and test sets, and
+// the evaluation points where the data has them.
+type sets struct{ train, test, eval data.Set }
+
+// load returns the data of c.
+func (c Config) load() (sets, error) {
+	var ds sets
+	var err error
+	if ds.train, ds.test, err = c.Data.Source.Load(); err != nil {
+		return ds, err
+	}
+	if e, ok := c.Data.Source.(data.Evaluator); ok {
+		ds.eval, err = e.EvalSet()
+	}
+	return ds, err
 }
 
 // countUpTo returns how many evaluation points a run of n updates reaches.

@@ -28,6 +28,8 @@ type Env struct {
 	Rank      RankOptions
 	Sharpness SharpnessOptions
 	Features  FeatureOptions
+	// Eval holds the data's evaluation points, if it has any.
+	Eval data.Set
 
 	sharp *Sharpness // shared by sharpness and step_cosine
 }
@@ -211,6 +213,9 @@ type RankOptions struct {
 	Examples  int     `json:"examples,omitempty"`
 	Threshold float64 `json:"threshold,omitempty"`
 	Every     int     `json:"every,omitempty"`
+	// Set is the points the Jacobian is taken on: "test" (the default),
+	// "train", or "eval" (the data's evaluation points, data.Evaluator).
+	Set string `json:"set,omitempty"`
 }
 
 // Rank returns the metric rank(φ_θ(X)) of m on the first opt.Examples
@@ -249,7 +254,16 @@ func init() {
 	Register(Definition{Name: "l2_uv", Doc: "‖θ‖₂ over all parameters, ‖(u, v)‖₂ for a DLN",
 		New: func(e *Env) (train.Metric, error) { return ParamNorm(e.Model), nil }})
 	Register(Definition{Name: "rank", Doc: "rank of the Jacobian φ_θ(X_test[:examples]) of the outputs, singular values above threshold·σ₁ (see RankOptions)",
-		New: func(e *Env) (train.Metric, error) { return Rank(e.Model, e.Test, e.Rank, e.Points) }})
+		New: func(e *Env) (train.Metric, error) {
+			set := e.Test
+			switch e.Rank.Set {
+			case "train":
+				set = e.Train
+			case "eval":
+				set = e.Eval
+			}
+			return Rank(e.Model, set, e.Rank, e.Points)
+		}})
 	Register(Definition{Name: "sharpness", Doc: "λ_max of the Hessian of the training loss, Lanczos on exact Hessian-vector products (see SharpnessOptions)",
 		New: func(e *Env) (train.Metric, error) {
 			s, err := e.sharpness()

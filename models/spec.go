@@ -15,16 +15,22 @@ type MLPSpec struct {
 	// Sizes are the layer widths, input first and output last: [1, 100, 1]
 	// is a one-hidden-layer net on 1D inputs with a scalar output.
 	Sizes []int `json:"sizes"`
-	// Bias gives every layer a bias vector.
-	Bias bool `json:"bias,omitempty"`
+	// Bias gives every layer a bias vector; Biases, if set, chooses per
+	// layer (one entry per layer: [true, false] is the 1D net of E4, with
+	// a hidden bias and none on the output).
+	Bias   bool   `json:"bias,omitempty"`
+	Biases []bool `json:"biases,omitempty"`
 	// Dtype is "float64" (the default when empty) or "float32".
 	Dtype string `json:"dtype,omitempty"`
-	// Init is "he" (weights N(0, 2/fan-in), biases 0) or "uniform" (weights
-	// and biases U(±1/√fan-in), the default of PyTorch's nn.Linear), drawn
-	// in the order of MLP.Params from a numpy-compatible source seeded
-	// with Seed.
-	Init string `json:"init"`
-	Seed uint32 `json:"seed,omitempty"`
+	// Init is "he" (weights N(0, 2/fan-in), biases 0), "uniform" (weights
+	// and biases U(±1/√fan-in), the default of PyTorch's nn.Linear) or
+	// "blanc" (Blanc et al., the 1D net of E4, one hidden layer of a
+	// scalar input: w_j = 2.5·Scales[0]·(±1), b_j = 2.5·Scales[0]·N(0,1),
+	// a_j = 4·Scales[1]·N(0,1)), drawn in the order of MLP.Params from a
+	// numpy-compatible source seeded with Seed.
+	Init   string    `json:"init"`
+	Scales []float64 `json:"scales,omitempty"`
+	Seed   uint32    `json:"seed,omitempty"`
 }
 
 // Validate reports every invalid field, by its JSON key.
@@ -50,8 +56,22 @@ func (s *MLPSpec) Validate() error {
 	if _, err := parseDtype(s.Dtype); err != nil {
 		errs = append(errs, err)
 	}
-	if s.Init != "he" && s.Init != "uniform" {
-		errs = append(errs, fmt.Errorf("init: unknown %q (allowed: he, uniform)", s.Init))
+	if s.Biases != nil && len(s.Biases) != len(s.Sizes)-1 {
+		errs = append(errs, fmt.Errorf("biases: need one entry per layer (%d), got %d", max(0, len(s.Sizes)-1), len(s.Biases)))
+	}
+	switch s.Init {
+	case "he", "uniform":
+	case "blanc":
+		if len(s.Sizes) != 3 || s.Sizes[0] != 1 || s.Sizes[2] != 1 || len(s.Scales) != 2 {
+			errs = append(errs, fmt.Errorf("init: blanc needs sizes [1, m, 1] and two scales, got sizes %v and scales %v", s.Sizes, s.Scales))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("init: unknown %q (allowed: he, uniform, blanc)", s.Init))
+	}
+	for i, v := range s.Scales {
+		if !(v > 0) || math.IsInf(v, 1) {
+			errs = append(errs, fmt.Errorf("scales[%d]: must be > 0 and finite, got %v", i, v))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -62,12 +82,20 @@ func (s *MLPSpec) New() (graph.Model, error) {
 		return nil, err
 	}
 	dt, _ := parseDtype(s.Dtype)
-	m := NewMLP(dt, s.Bias, s.Sizes...)
+	m := NewMLP(dt, s.Bias || s.Biases != nil, s.Sizes...)
+	for i, b := range s.Biases {
+		if !b {
+			m.B[i] = nil
+		}
+	}
 	r := data.NewNumpyRand(s.Seed)
-	if s.Init == "he" {
+	switch s.Init {
+	case "he":
 		m.InitHe(r)
-	} else {
+	case "uniform":
 		m.InitUniform(r)
+	case "blanc":
+		m.initBlanc(s.Scales[0], s.Scales[1], r)
 	}
 	return m, nil
 }
@@ -85,6 +113,32 @@ func (m *MLP) InitUniform(r interface{ Float64() float64 }) {
 			vals[j] = bound * (2*r.Float64() - 1)
 		}
 		p.Set(vals)
+	}
+}
+
+// initBlanc is the initialisation of Blanc et al. of a one-hidden-layer
+// net on scalar inputs: w_j = 2.5·s0·(2·round(U[0,1)) − 1), then
+// b_j = 2.5·s0·N(0,1), then a_j = 4·s1·N(0,1) (spec §3.2).
+func (m *MLP) initBlanc(s0, s1 float64, r *data.NumpyRand) {
+	w := make([]float64, m.W[0].Len())
+	for j := range w {
+		w[j] = 2.5 * s0 * (2*math.Round(r.Float64()) - 1)
+	}
+	m.W[0].Set(w)
+	if b := m.B[0]; b != nil {
+		v := make([]float64, b.Len())
+		for j := range v {
+			v[j] = 2.5 * s0 * r.NormFloat64()
+		}
+		b.Set(v)
+	}
+	a := make([]float64, m.W[1].Len())
+	for j := range a {
+		a[j] = 4 * s1 * r.NormFloat64()
+	}
+	m.W[1].Set(a)
+	if b := m.B[1]; b != nil {
+		b.Set(make([]float64, b.Len()))
 	}
 }
 
