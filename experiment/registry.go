@@ -219,8 +219,9 @@ func Lookup(name string) (Config, error) {
 }
 
 // Quick returns c shrunk tenfold for a fast look: a tenth of the
-// iterations, the grid and the decay points scaled alike, and the rank
-// at every fourth evaluation point. The numbers are not the paper's.
+// iterations, the grid, the decay points and warm-ups scaled alike, and
+// the rank at every fourth evaluation point. The numbers are not the
+// paper's.
 func (c Config) Quick() Config {
 	c.Iterations = c.Iterations/10 + 1
 	c.Grid.T = c.Grid.T/10 + 1
@@ -234,6 +235,9 @@ func (c Config) Quick() Config {
 			decays[k] = train.Decay{At: d.At / 10, Factor: d.Factor}
 		}
 		r.Schedule.Decays = decays
+		if r.Schedule.Kind == "warmup" {
+			r.Schedule.Total, r.Schedule.Until = r.Schedule.Total/10+1, r.Schedule.Until/10
+		}
 		runs[i] = r
 	}
 	c.Runs = runs
