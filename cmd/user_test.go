@@ -227,7 +227,7 @@ func TestUserFeatureSparsity(t *testing.T) {
 	os.WriteFile(config, []byte(`{"name": "relu-sine", "loss": "mse", "iterations": 2000,
 	  "data": {"kind": "sine", "n": 24}, "model": {"kind": "relu_user", "width": 40, "seed": 3},
 	  "grid": {"kind": "every", "t": 2001, "every": 500},
-	  "metrics": ["train_loss", "feature_sparsity", "feature_sparsity_hidden", "dead_or_duplicate", "active_fraction"],
+	  "metrics": ["train_loss", "feature_sparsity", "feature_sparsity_hidden", "dead_or_duplicate", "active_fraction", "pattern_distance"],
 	  "features": {"threshold": 0.999},
 	  "runs": [{"name": "sgd", "optimizer": {"kind": "sgd", "batch": 1, "seed": 1}, "schedule": {"kind": "constant", "lr": 0.01}}],
 	  "figures": [{"file": "fs.png", "panels": [{"metric": "feature_sparsity", "title": "feature sparsity"}]}]}`), 0o644)
@@ -262,6 +262,21 @@ func TestUserFeatureSparsity(t *testing.T) {
 	}
 	if math.Abs(fs-want) > 1e-12 {
 		t.Errorf("feature sparsity %v, by hand %v", fs, want)
+	}
+	// pattern_distance: the activation patterns that changed since the
+	// initialisation, which the spec rebuilds.
+	m0, _ := (&ReLUSpec{Width: 40, Seed: 3}).New()
+	w0, b0 := m0.Params()[0].Float64s(), m0.Params()[1].Float64s()
+	changed := 0
+	for i, x := range train.X {
+		for j := range 40 {
+			if (x*w0[j]+b0[j] > 0) != (phi.At(i, j) > 0) {
+				changed++
+			}
+		}
+	}
+	if got, want := *final["pattern_distance"], float64(changed)/(24*40); got != want || got == 0 {
+		t.Errorf("pattern distance %v, by hand %v (want it non-zero after training)", got, want)
 	}
 
 	// A model without feature maps cannot provide it: a config error.

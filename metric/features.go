@@ -41,8 +41,17 @@ func FeatureNames(m graph.Model) ([]string, error) {
 	return p.FeatureNames(), nil
 }
 
-// featureMetric is a metric of one feature map.
-type featureMetric func(phi mat.Matrix, threshold float64) (float64, error)
+// featureMetric measures one feature map: given the map at the model's
+// initialisation (when the metric is built, before training) and the
+// threshold, it returns the function of the current map.
+type featureMetric func(phi0 *mat.Dense, threshold float64) func(phi *mat.Dense) (float64, error)
+
+// stateless adapts a function of the current map alone.
+func stateless(f func(phi mat.Matrix, threshold float64) (float64, error)) featureMetric {
+	return func(_ *mat.Dense, thr float64) func(*mat.Dense) (float64, error) {
+		return func(phi *mat.Dense) (float64, error) { return f(phi, thr) }
+	}
+}
 
 // layered are the registered metrics of feature maps, by name.
 var layered = map[string]struct {
@@ -50,14 +59,18 @@ var layered = map[string]struct {
 	measure featureMetric
 }{
 	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2)",
-		analysis.FeatureSparsity},
+		stateless(analysis.FeatureSparsity)},
 	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold)",
-		func(phi mat.Matrix, thr float64) (float64, error) {
+		stateless(func(phi mat.Matrix, thr float64) (float64, error) {
 			n, err := analysis.DeadOrDuplicate(phi, thr)
 			return float64(n), err
-		}},
+		})},
 	"active_fraction": {"fraction of the (point, neuron) activations of a feature map that are non-zero",
-		func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil }},
+		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil })},
+	"pattern_distance": {"fraction of the (point, neuron) ReLU activation patterns of a feature map that differ from those at initialisation",
+		func(phi0 *mat.Dense, _ float64) func(*mat.Dense) (float64, error) {
+			return func(phi *mat.Dense) (float64, error) { return analysis.PatternDistance(phi0, phi) }
+		}},
 }
 
 // splitLayer resolves a metric name of a feature map: "feature_sparsity"
@@ -120,16 +133,25 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 		return train.Metric{}, fmt.Errorf("the model has no feature map %q (it has %v)", layer, p.FeatureNames())
 	}
 	x := set.X[:n*set.D]
-	phi := mat.NewDense(n, width, nil)
-	measure := layered[base].measure
-	return train.Metric{Measure: func() (float64, error) {
+	read := func(dst *mat.Dense) error {
 		if _, err := p.Run(x, nil); err != nil {
+			return err
+		}
+		return p.Feature(layer, dst.RawMatrix().Data)
+	}
+	// The map now, before training, is the initialisation some metrics
+	// compare with.
+	phi0 := mat.NewDense(n, width, nil)
+	if err := read(phi0); err != nil {
+		return train.Metric{}, err
+	}
+	measure := layered[base].measure(phi0, thr)
+	phi := mat.NewDense(n, width, nil)
+	return train.Metric{Measure: func() (float64, error) {
+		if err := read(phi); err != nil {
 			return 0, err
 		}
-		if err := p.Feature(layer, phi.RawMatrix().Data); err != nil {
-			return 0, err
-		}
-		return measure(phi, thr)
+		return measure(phi)
 	}}, nil
 }
 
