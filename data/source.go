@@ -67,4 +67,5 @@ func Kinds() []string { return sources.Names() }
 func init() {
 	Register("sparse_regression", func() Source { return new(SparseRegression) })
 	Register("relu_1d", func() Source { return new(ReLU1D) })
+	Register("teacher_student", func() Source { return new(TeacherStudent) })
 }
