@@ -40,6 +40,10 @@ type Config struct {
 	Figures  []FigureSpec          `json:"figures"`
 	// Surface, if set, draws loss surfaces with trajectories (E3).
 	Surface *SurfaceSpec `json:"surface,omitempty"`
+	// Calibration, if set, finds the largest constant step size that
+	// survives (see train.Calibration), with the optimizer of the first
+	// run that has an lr_factor; those runs start at it times lr_factor.
+	Calibration *train.Calibration `json:"calibration,omitempty"`
 	// DivergeAbove is the batch loss above which a run counts as diverged
 	// (train.DefaultDivergence if 0).
 	DivergeAbove float64 `json:"diverge_above,omitempty"`
@@ -59,6 +63,11 @@ type RunSpec struct {
 	Palette string `json:"palette,omitempty"`
 	// Retry, if set, reruns a diverged run with a smaller step size.
 	Retry *Retry `json:"retry,omitempty"`
+	// LRFactor, if set, makes the run's initial step size (schedule.lr)
+	// the experiment's calibrated one (Config.Calibration) times LRFactor.
+	// The resolved value is written to config.json, summary.json and the
+	// legend ("{eta}").
+	LRFactor float64 `json:"lr_factor,omitempty"`
 }
 
 // Optimizer is "sgd" (Batch examples drawn uniformly with replacement by
@@ -271,6 +280,16 @@ func (c Config) check() (graph.Model, error) {
 		}
 	}
 	c.checkRuns(size, add)
+	if c.Calibration != nil {
+		if err := c.Calibration.Validate(); err != nil {
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				add("calibration.%v", e)
+			}
+		}
+		if !slices.ContainsFunc(c.Runs, func(r RunSpec) bool { return r.LRFactor != 0 }) {
+			add("calibration: no run has an lr_factor to use it")
+		}
+	}
 	c.checkFigures(known, add)
 	c.Surface.validate(c, add)
 	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
@@ -326,7 +345,24 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 		default:
 			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, gd)", i, quote(r.Optimizer.Kind))
 		}
-		if sched, err := r.Schedule.Schedule(); err != nil {
+		spec := r.Schedule
+		if r.LRFactor != 0 {
+			if !(r.LRFactor > 0) || math.IsInf(r.LRFactor, 1) {
+				add("runs[%d].lr_factor: must be > 0 and finite, got %v", i, r.LRFactor)
+			}
+			if c.Calibration == nil {
+				add("runs[%d].lr_factor: needs a calibration", i)
+			}
+			if r.Retry != nil {
+				add("runs[%d].retry: a calibrated run takes no retry", i)
+			}
+			// The calibration sets lr; any other part of the schedule is
+			// checked with a stand-in.
+			if spec.LR == 0 {
+				spec.LR = 1
+			}
+		}
+		if sched, err := spec.Schedule(); err != nil {
 			add("runs[%d].schedule: %v", i, err)
 		} else {
 			for _, at := range sched.Marks() {

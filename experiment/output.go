@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,8 +18,10 @@ import (
 
 // Summary is the content of summary.json.
 type Summary struct {
-	Experiment string       `json:"experiment"`
-	Runs       []RunSummary `json:"runs"`
+	Experiment string `json:"experiment"`
+	// CalibratedLR is the calibrated step size (see Config.Calibration).
+	CalibratedLR *float64     `json:"calibrated_lr,omitempty"`
+	Runs         []RunSummary `json:"runs"`
 }
 
 // RunSummary reports one run. Final holds the metrics at the last point
@@ -82,6 +85,13 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 // write writes the output contract of c into dir, summary.json last,
 // stopping when ctx is cancelled.
 func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summary) error {
+	// The configuration as run: calibrated step sizes resolved.
+	for i, o := range outs {
+		if i == 0 {
+			c.Runs = slices.Clone(c.Runs)
+		}
+		c.Runs[i].Schedule.LR = o.Spec.Schedule.LR
+	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
 	}
@@ -119,6 +129,10 @@ func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summar
 
 func summarize(c Config, outs []Outcome) Summary {
 	s := Summary{Experiment: c.Name}
+	if len(outs) > 0 && outs[0].CalibratedLR != 0 {
+		lr := outs[0].CalibratedLR
+		s.CalibratedLR = &lr
+	}
 	for _, o := range outs {
 		f := o.Final()
 		rs := RunSummary{Name: o.Spec.Name, Label: label(o), LR: f.LR, Diverged: f.Result.Diverged}

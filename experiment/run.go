@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"sgdlab/data"
@@ -34,6 +36,9 @@ type Options struct {
 type Outcome struct {
 	Spec     RunSpec
 	Attempts []Attempt
+	// CalibratedLR is the experiment's calibrated step size, 0 without a
+	// calibration.
+	CalibratedLR float64
 }
 
 // Attempt is one training of a run at one initial step size.
@@ -58,6 +63,11 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiment %s: data: %w", c.Name, err)
 	}
+	calibrated, err := c.calibrate(ctx, ds, opt)
+	if err != nil {
+		return nil, fmt.Errorf("experiment %s: %w", c.Name, err)
+	}
+	c = c.withCalibrated(calibrated)
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -90,7 +100,47 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 			return nil, err
 		}
 	}
+	for i := range outs {
+		outs[i].CalibratedLR = calibrated
+	}
 	return outs, ctx.Err()
+}
+
+// calibrate returns the calibrated step size of c (see Config.Calibration),
+// 0 if c has none: constant step sizes tried on the data with the
+// optimizer of the first run with an lr_factor, each index stream a seed
+// of the calibration, for the calibration's fraction of the iterations.
+func (c Config) calibrate(ctx context.Context, ds sets, opt Options) (float64, error) {
+	if c.Calibration == nil {
+		return 0, nil
+	}
+	k := slices.IndexFunc(c.Runs, func(r RunSpec) bool { return r.LRFactor != 0 })
+	trial := c
+	trial.Iterations = max(1, int(math.Ceil(c.Calibration.Fraction*float64(c.Iterations))))
+	trial.Metrics, trial.Surface = nil, nil
+	quiet := Options{Workers: 1}
+	return c.Calibration.Calibrate(ctx, func(ctx context.Context, lr float64, seed uint32) (bool, error) {
+		o := c.Runs[k].Optimizer
+		o.Seed = seed
+		a, err := trial.attempt(ctx, "calibration", train.ScheduleSpec{Kind: "constant", LR: lr}, o, ds, quiet)
+		return err == nil && !a.Result.Diverged, err
+	})
+}
+
+// withCalibrated returns c with the step size of every run with an
+// lr_factor resolved from the calibrated one.
+func (c Config) withCalibrated(lr float64) Config {
+	if lr == 0 {
+		return c
+	}
+	runs := slices.Clone(c.Runs)
+	for i := range runs {
+		if runs[i].LRFactor != 0 {
+			runs[i].Schedule.LR = lr * runs[i].LRFactor
+		}
+	}
+	c.Runs = runs
+	return c
 }
 
 // trainRun trains one run, retrying with a smaller step size after a

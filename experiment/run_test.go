@@ -212,6 +212,18 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Sharpness.Every = 0 }, "sharpness: need every ≥ 1"},
 		{func(c *Config) { c.Figures[1].Panels[1].Reference = "1/lr" }, `figures[1].panels[1].reference: unknown "1/lr" (allowed: 2/lr)`},
 		{func(c *Config) { c.Surface = &SurfaceSpec{Flow: "nope"} }, `surface.flow: "nope" is not a run`},
+		{func(c *Config) { c.Runs[0].LRFactor = 0.5 }, "runs[0].lr_factor: needs a calibration"},
+		{func(c *Config) {
+			c.Calibration = &train.Calibration{Start: 1, Ratio: 1.02, Fraction: 0.5, Seeds: []uint32{1}}
+		}, "calibration: no run has an lr_factor"},
+		{func(c *Config) {
+			c.Runs[1].LRFactor = 1
+			c.Calibration = &train.Calibration{Start: 1, Ratio: 0.9, Fraction: 0.5, Seeds: []uint32{1}}
+		}, "calibration.ratio: must be > 1"},
+		{func(c *Config) {
+			c.Runs[1].LRFactor = 1
+			c.Calibration = &train.Calibration{Start: 1, Ratio: 1.02, Fraction: 0.5, Seeds: []uint32{1}}
+		}, "runs[1].retry: a calibrated run takes no retry"},
 	} {
 		c := dlnSGD()
 		tc.edit(&c)
@@ -261,4 +273,62 @@ func TestConfigsRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// teacher2 is E5 reduced: the two-layer teacher–student problem in d = 2
+// with a calibrated step size.
+func teacher2() Config {
+	return Config{
+		Name:       "teacher-2layer-test",
+		Data:       Data("teacher_student", &data.TeacherStudent{D: 2, N: 15, NTest: 200, Hidden: []int{3}, Teacher: "unit", Seed: 1}),
+		Model:      Model("two_layer", &models.TwoLayerSpec{D: 2, M: 20, Scale: 0.5, Seed: 0}),
+		Loss:       "mse",
+		Iterations: 2001,
+		Grid:       train.Grid{Kind: "every", T: 2001, Every: 500},
+		Metrics:    []string{"train_loss", "test_loss", "feature_sparsity"},
+		Runs: []RunSpec{
+			{Name: "small", Label: "SGD η={eta}", Optimizer: Optimizer{Kind: "sgd", Batch: 1, Seed: 1},
+				Schedule: train.ScheduleSpec{Kind: "constant"}, LRFactor: 0.286},
+			{Name: "decay-50", Label: "SGD η={eta}, decay at 50 %", Optimizer: Optimizer{Kind: "sgd", Batch: 1, Seed: 1},
+				Schedule: train.ScheduleSpec{Kind: "piecewise", Decays: []train.Decay{{At: 1000, Factor: 5}}}, LRFactor: 1},
+		},
+		Calibration: &train.Calibration{Start: 2, Ratio: 1.02, Fraction: 0.5, Seeds: []uint32{1, 2, 3}},
+	}
+}
+
+// TestCalibratedStepSize checks that runs asking for the calibrated step
+// size get it, times their factor, in the summary, the legend and
+// config.json, and that the grid's next larger step size diverges on one
+// of the calibration's index streams.
+func TestCalibratedStepSize(t *testing.T) {
+	out := t.TempDir()
+	c := teacher2()
+	sum, err := Run(context.Background(), c, Options{Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.CalibratedLR == nil {
+		t.Fatal("summary has no calibrated_lr")
+	}
+	lr := *sum.CalibratedLR
+	if got := sum.Runs[0].LR; math.Abs(got-0.286*lr) > 1e-15*lr {
+		t.Errorf("run small: η = %v, want 0.286 × %v", got, lr)
+	}
+	if got := sum.Runs[1].LR; got != lr || !strings.Contains(sum.Runs[1].Label, fmt.Sprint(lr)) {
+		t.Errorf("run decay-50: η = %v and label %q, want %v in both", got, sum.Runs[1].Label, lr)
+	}
+	written, err := LoadConfig(filepath.Join(out, c.Name, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written.Runs[1].Schedule.LR != lr {
+		t.Errorf("config.json: run decay-50 has lr %v, want the calibrated %v", written.Runs[1].Schedule.LR, lr)
+	}
+	// The calibration is honest: one grid step up, a stream diverges.
+	above := c
+	above.Calibration = &train.Calibration{Start: lr * 1.02, Ratio: 1.02, Fraction: 0.5, Seeds: c.Calibration.Seeds, MaxSteps: 1}
+	if _, err := Train(context.Background(), above, Options{}); err == nil || !strings.Contains(err.Error(), "no step size") {
+		t.Errorf("η = %v (one step above the calibrated one) survived every stream: %v", lr*1.02, err)
+	}
+	t.Logf("calibrated η = %.4g", lr)
 }
