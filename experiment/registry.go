@@ -186,9 +186,49 @@ func relu1D() Config {
 	}
 }
 
+func teacher2Layer() Config {
+	const t = 14126
+	sgd := Optimizer{Kind: "sgd", Batch: 1, Seed: 1}
+	decayed := func(name string, frac, factor float64) RunSpec {
+		at := int(frac * t)
+		return RunSpec{Name: name, Label: fmt.Sprintf("SGD η={eta}, ÷%g at %g %%", factor, 100*frac), Optimizer: sgd,
+			Schedule: train.ScheduleSpec{Kind: "piecewise", Decays: []train.Decay{{At: at, Factor: factor}}}, LRFactor: 1}
+	}
+	return Config{
+		Name: "teacher-2layer",
+		Description: "E5: two-layer ReLU teacher–student in d=2 (3 teacher neurons, 20 student neurons, 15 points); " +
+			"SGD batch 1 at 0.286× the calibrated η, and at the calibrated η decayed at 10/30/50 %",
+		Data:       Data("teacher_student", &data.TeacherStudent{D: 2, N: 15, NTest: 1000, Hidden: []int{3}, Teacher: "unit", Seed: 1}),
+		Model:      Model("two_layer", &models.TwoLayerSpec{D: 2, M: 20, Scale: 0.5}),
+		Loss:       graph.MSE,
+		Iterations: t,
+		Grid:       train.Grid{Kind: "paper", T: t, First: 100, Linspace: 151},
+		Metrics:    []string{"train_loss", "test_loss", "rank", "feature_sparsity"},
+		Rank:       metric.RankOptions{Examples: 60, Threshold: 1e-4, Every: 1},
+		Features:   metric.FeatureOptions{Threshold: 0.99},
+		// The spec's calibration (C4): the largest η on a ×1.02 grid that
+		// survives half the run on three index streams.
+		Calibration: &train.Calibration{Start: 2, Ratio: 1.02, Fraction: 0.5, Seeds: []uint32{1, 2, 3}},
+		Runs: []RunSpec{
+			{Name: "small", Label: "SGD η={eta}", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant"}, LRFactor: 0.286},
+			decayed("decay-10", 0.1, 2), decayed("decay-30", 0.3, 4), decayed("decay-50", 0.5, 5),
+		},
+		Figures: []FigureSpec{{
+			File:  "teacher-2layer.png",
+			Title: "Two-layer ReLU teacher–student, d = 2 (E5)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", YLabel: "MSE", LogY: true},
+				{Metric: "test_loss", Title: "test loss", YLabel: "MSE", LogY: true},
+				{Metric: "rank", Title: "rank of φ(X_test[:60]), threshold 1e-4", YLabel: "rank"},
+				{Metric: "feature_sparsity", Title: "feature sparsity, ρ* = 0.99", YLabel: "fraction"},
+			},
+		}},
+	}
+}
+
 // registry holds the paper's experiments in the order `sgdlab list`
 // shows them.
-var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D}
+var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer}
 
 // All returns every registered experiment.
 func All() []Config {
