@@ -233,10 +233,10 @@ func runAll(ctx context.Context, configs []experiment.Config, out string, stdout
 		fmt.Fprintf(stdout, "%s: %d runs in %.1fs → %s\n", c.Name, len(sum.Runs), time.Since(start).Seconds(), out+"/"+c.Name)
 		for _, r := range sum.Runs {
 			if r.Diverged {
-				fmt.Fprintf(stdout, "  %-14s η=%-6g diverged at iteration %d\n", r.Name, r.LR, *r.DivergedAt)
+				fmt.Fprintf(stdout, "  %-14s η=%-8.4g diverged at iteration %d\n", r.Name, r.LR, *r.DivergedAt)
 				continue
 			}
-			fmt.Fprintf(stdout, "  %-14s η=%-6g", r.Name, r.LR)
+			fmt.Fprintf(stdout, "  %-14s η=%-8.4g", r.Name, r.LR)
 			keys := make([]string, 0, len(r.Final))
 			for k := range r.Final {
 				keys = append(keys, k)

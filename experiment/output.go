@@ -166,14 +166,15 @@ func finite(v float64) *float64 {
 // size that was used, followed by the attempts that diverged, if any.
 func label(o Outcome) string {
 	f := o.Final()
-	l := strings.ReplaceAll(o.Spec.Label, "{eta}", strconv.FormatFloat(f.LR, 'g', -1, 64))
+	// Four digits: a calibrated η has sixteen.
+	l := strings.ReplaceAll(o.Spec.Label, "{eta}", strconv.FormatFloat(f.LR, 'g', 4, 64))
 	if f.Result.Diverged {
 		l += fmt.Sprintf(" (diverged at %d)", f.Result.DivergedAt)
 	}
 	if n := len(o.Attempts) - 1; n > 0 {
 		var parts []string
 		for _, a := range o.Attempts[:n] {
-			parts = append(parts, fmt.Sprintf("η=%g at %d", a.LR, a.Result.DivergedAt))
+			parts = append(parts, fmt.Sprintf("η=%.4g at %d", a.LR, a.Result.DivergedAt))
 		}
 		l += " (diverged: " + strings.Join(parts, ", ") + ")"
 	}

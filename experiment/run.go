@@ -156,10 +156,10 @@ func (c Config) trainRun(ctx context.Context, spec RunSpec, ds sets, opt Options
 		out.Attempts = append(out.Attempts, a)
 		res := a.Result
 		if !res.Diverged {
-			logf(opt.Log, "%s: run %s (η=%g) finished\n", c.Name, spec.Name, sched.LR)
+			logf(opt.Log, "%s: run %s (η=%.4g) finished\n", c.Name, spec.Name, sched.LR)
 			return out, nil
 		}
-		logf(opt.Log, "%s: run %s (η=%g) diverged at iteration %d\n", c.Name, spec.Name, sched.LR, res.DivergedAt)
+		logf(opt.Log, "%s: run %s (η=%.4g) diverged at iteration %d\n", c.Name, spec.Name, sched.LR, res.DivergedAt)
 		if spec.Retry == nil || try == spec.Retry.Max {
 			return out, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,7 +153,7 @@ func TestRetryLowersTheStepSize(t *testing.T) {
 	if s.LR != o.Final().LR || len(s.Attempts) != len(o.Attempts)-1 || s.Attempts[0].LR != 0.6 {
 		t.Errorf("summary %+v does not list the diverged attempt", s)
 	}
-	if l := label(o); !strings.Contains(l, "(diverged: η=0.6 at ") || !strings.Contains(l, fmt.Sprintf("η=%g", o.Final().LR)) {
+	if l := label(o); !strings.Contains(l, "(diverged: η=0.6 at ") || !strings.Contains(l, fmt.Sprintf("η=%.4g", o.Final().LR)) {
 		t.Errorf("legend %q hides the retry", l)
 	}
 }
@@ -314,7 +315,7 @@ func TestCalibratedStepSize(t *testing.T) {
 	if got := sum.Runs[0].LR; math.Abs(got-0.286*lr) > 1e-15*lr {
 		t.Errorf("run small: η = %v, want 0.286 × %v", got, lr)
 	}
-	if got := sum.Runs[1].LR; got != lr || !strings.Contains(sum.Runs[1].Label, fmt.Sprint(lr)) {
+	if got := sum.Runs[1].LR; got != lr || !strings.Contains(sum.Runs[1].Label, strconv.FormatFloat(lr, 'g', 4, 64)) {
 		t.Errorf("run decay-50: η = %v and label %q, want %v in both", got, sum.Runs[1].Label, lr)
 	}
 	written, err := LoadConfig(filepath.Join(out, c.Name, "config.json"))
