@@ -409,3 +409,68 @@ func TestC4TeacherStudent(t *testing.T) {
 		}
 	}
 }
+
+// TestC5ThreeLayer checks claim C5 over eight fresh teachers, data sets,
+// initialisations and index streams at the authors' step sizes: the run
+// decayed at 50 % ends, on average, with a layer-2 feature sparsity at
+// most 0.7 times the small step size's and a lower rank, and with a lower
+// test loss in at least 60 % of the seeds. Runs that collapse to a dead
+// network (no active layer-2 feature) are reported and left out.
+func TestC5ThreeLayer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 32 runs of 10 001 updates (about 15 s); skipped with -short")
+	}
+	var fsSmall, fs50, rankSmall, rank50 []float64
+	better, pairs := 0, 0
+	for seed := uint32(1); seed <= 8; seed++ {
+		c := teacher3Layer()
+		c.Data.Source.(*data.TeacherStudent).Seed = seed
+		c.Model.Spec.(*models.MLPSpec).Seed = seed
+		for i := range c.Runs {
+			c.Runs[i].Optimizer.Seed = seed
+		}
+		c.Runs = []RunSpec{c.Runs[0], c.Runs[3]}
+		c.Figures = nil
+		outs := trainOrFatal(t, c)
+		ok := true
+		var f, rk, tl [2]float64
+		for i, o := range outs {
+			if o.Final().Result.Diverged {
+				t.Logf("seed %d: %s diverged at %d; excluded", seed, o.Spec.Name, o.Final().Result.DivergedAt)
+				ok = false
+				continue
+			}
+			f[i], rk[i], tl[i] = final(t, o, "feature_sparsity_h2"), final(t, o, "rank"), final(t, o, "test_loss")
+			if f[i] == 0 {
+				t.Logf("seed %d: %s collapsed to a dead network (train loss %.3g); excluded", seed, o.Spec.Name, final(t, o, "train_loss"))
+				ok = false
+			}
+		}
+		t.Logf("seed %d: layer-2 FS %.1f %% vs %.1f %%, rank %v vs %v, test loss %.3g vs %.3g (small η vs decay at 50 %%)",
+			seed, 100*f[0], 100*f[1], rk[0], rk[1], tl[0], tl[1])
+		if !ok {
+			continue
+		}
+		fsSmall, fs50 = append(fsSmall, f[0]), append(fs50, f[1])
+		rankSmall, rank50 = append(rankSmall, rk[0]), append(rank50, rk[1])
+		pairs++
+		if tl[1] < tl[0] {
+			better++
+		}
+	}
+	mean := func(xs []float64) float64 {
+		var s float64
+		for _, x := range xs {
+			s += x
+		}
+		return s / float64(len(xs))
+	}
+	if pairs < 6 {
+		t.Fatalf("only %d seeds without a collapse or divergence", pairs)
+	}
+	t.Logf("means over %d seeds: layer-2 FS %.1f %% vs %.1f %%, rank %.1f vs %.1f; the decay at 50 %% has the lower test loss in %d",
+		pairs, 100*mean(fsSmall), 100*mean(fs50), mean(rankSmall), mean(rank50), better)
+	if mean(fs50) > 0.7*mean(fsSmall) || mean(rank50) >= mean(rankSmall) || float64(better) < 0.6*float64(pairs) {
+		t.Errorf("C5 does not hold: FS %.3f vs 0.7·%.3f, rank %.1f vs %.1f, lower test loss in %d of %d", mean(fs50), mean(fsSmall), mean(rank50), mean(rankSmall), better, pairs)
+	}
+}

@@ -226,9 +226,47 @@ func teacher2Layer() Config {
 	}
 }
 
+func teacher3Layer() Config {
+	const t = 10001
+	sgd := Optimizer{Kind: "sgd", Batch: 1, Seed: 5}
+	// γ = 0.04 warmed up as γ(1 + 5·√(i/T)) up to ⌊pT⌋, divided there.
+	warm := func(name string, p, decay float64) RunSpec {
+		return RunSpec{Name: name, Label: fmt.Sprintf("SGD η={eta}, √ warm-up, ÷%g at %g %%", decay, 100*p), Optimizer: sgd,
+			Schedule: train.ScheduleSpec{Kind: "warmup", LR: 0.04, Total: t, Until: int(p * t), Factor: 6, Exponent: 0.5, Decay: decay}}
+	}
+	return Config{
+		Name: "teacher-3layer",
+		Description: "E6: three-layer ReLU teacher–student (teacher 5-2-2-1, student 5-10-10-1 with biases, 50 points); " +
+			"SGD batch 1 with η=0.011, and with η=0.04 warmed up (√) and decayed at 10/30/50 %",
+		Data:       Data("teacher_student", &data.TeacherStudent{D: 5, N: 50, NTest: 1000, Hidden: []int{2, 2}, Teacher: "gaussian", Seed: 6}),
+		Model:      Model("mlp", &models.MLPSpec{Sizes: []int{5, 10, 10, 1}, Bias: true, Init: "gaussian", Scales: []float64{0.8}, Seed: 5}),
+		Loss:       graph.MSE,
+		Iterations: t,
+		Grid:       train.Grid{Kind: "paper", T: t, First: 100, Linspace: 151},
+		Metrics:    []string{"train_loss", "test_loss", "rank", "feature_sparsity_h1", "feature_sparsity_h2", "active_fraction_h1", "active_fraction_h2"},
+		Rank:       metric.RankOptions{Examples: 181, Threshold: 1e-4, Every: 1},
+		Features:   metric.FeatureOptions{Threshold: 0.99},
+		Runs: []RunSpec{
+			{Name: "small", Label: "SGD η=0.011", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.011}},
+			warm("decay-10", 0.1, 3.5), warm("decay-30", 0.3, 2.5), warm("decay-50", 0.5, 5),
+		},
+		Figures: []FigureSpec{{
+			File:  "teacher-3layer.png",
+			Title: "Three-layer ReLU teacher–student (E6)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", YLabel: "MSE", LogY: true},
+				{Metric: "test_loss", Title: "test loss", YLabel: "MSE", LogY: true},
+				{Metric: "rank", Title: "rank of φ(X_test[:181]), threshold 1e-4", YLabel: "rank"},
+				{Metric: "feature_sparsity_h1", Title: "feature sparsity, layer 1", YLabel: "fraction"},
+				{Metric: "feature_sparsity_h2", Title: "feature sparsity, layer 2", YLabel: "fraction"},
+			},
+		}},
+	}
+}
+
 // registry holds the paper's experiments in the order `sgdlab list`
 // shows them.
-var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer}
+var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer, teacher3Layer}
 
 // All returns every registered experiment.
 func All() []Config {

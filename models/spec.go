@@ -26,8 +26,11 @@ type MLPSpec struct {
 	// and biases U(±1/√fan-in), the default of PyTorch's nn.Linear) or
 	// "blanc" (Blanc et al., the 1D net of E4, one hidden layer of a
 	// scalar input: w_j = 2.5·Scales[0]·(±1), b_j = 2.5·Scales[0]·N(0,1),
-	// a_j = 4·Scales[1]·N(0,1)), drawn in the order of MLP.Params from a
-	// numpy-compatible source seeded with Seed.
+	// a_j = 4·Scales[1]·N(0,1)) or "gaussian" (the authors' init_gaussian:
+	// the weights of layer i Scales[i]·N(0,1), or Scales[0] for all if
+	// there is one scale; biases U(±1/√fan-in) as in "uniform"), drawn in
+	// the order of MLP.Params from a numpy-compatible source seeded with
+	// Seed.
 	Init   string    `json:"init"`
 	Scales []float64 `json:"scales,omitempty"`
 	Seed   uint32    `json:"seed,omitempty"`
@@ -65,8 +68,12 @@ func (s *MLPSpec) Validate() error {
 		if len(s.Sizes) != 3 || s.Sizes[0] != 1 || s.Sizes[2] != 1 || len(s.Scales) != 2 {
 			errs = append(errs, fmt.Errorf("init: blanc needs sizes [1, m, 1] and two scales, got sizes %v and scales %v", s.Sizes, s.Scales))
 		}
+	case "gaussian":
+		if len(s.Scales) != 1 && len(s.Scales) != len(s.Sizes)-1 {
+			errs = append(errs, fmt.Errorf("scales: gaussian needs one scale, or one per layer (%d), got %d", max(0, len(s.Sizes)-1), len(s.Scales)))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("init: unknown %q (allowed: he, uniform, blanc)", s.Init))
+		errs = append(errs, fmt.Errorf("init: unknown %q (allowed: he, uniform, blanc, gaussian)", s.Init))
 	}
 	for i, v := range s.Scales {
 		if !(v > 0) || math.IsInf(v, 1) {
@@ -96,6 +103,19 @@ func (s *MLPSpec) New() (graph.Model, error) {
 		m.InitUniform(r)
 	case "blanc":
 		m.initBlanc(s.Scales[0], s.Scales[1], r)
+	case "gaussian":
+		m.InitUniform(r)
+		for i, w := range m.W {
+			scale := s.Scales[0]
+			if len(s.Scales) > 1 {
+				scale = s.Scales[i]
+			}
+			v := make([]float64, w.Len())
+			for j := range v {
+				v[j] = scale * r.NormFloat64()
+			}
+			w.Set(v)
+		}
 	}
 	return m, nil
 }
