@@ -115,14 +115,15 @@ func (r axisRange) decades() axisRange {
 
 // curve is a Series reduced to what is drawn: runs of drawable points.
 type curve struct {
-	label string
-	runs  [][]plotter.XY
-	style draw.LineStyle
+	label  string
+	runs   [][]plotter.XY
+	style  draw.LineStyle
+	points bool // dots, no line
 }
 
 // newCurve splits s at the points that cannot be drawn.
 func newCurve(s Series, logY bool, c color.Color) curve {
-	cv := curve{label: s.Label, style: draw.LineStyle{Color: c, Width: curveWidth}}
+	cv := curve{label: s.Label, style: draw.LineStyle{Color: c, Width: curveWidth}, points: s.Points}
 	if s.Dashed {
 		cv.style.Dashes = seriesDashes
 	}
@@ -166,10 +167,20 @@ func (cv curve) lines(c draw.Canvas, p *plot.Plot) [][]vg.Point {
 
 // Plot implements plot.Plotter.
 func (cv curve) Plot(c draw.Canvas, p *plot.Plot) {
+	dot := draw.GlyphStyle{Color: cv.style.Color, Radius: cv.style.Width, Shape: draw.CircleGlyph{}}
 	for _, line := range cv.lines(c, p) {
+		if cv.points {
+			dot.Radius = 2 * cv.style.Width
+			for _, pt := range line {
+				if c.Contains(pt) {
+					c.DrawGlyph(dot, pt)
+				}
+			}
+			continue
+		}
 		if len(line) == 1 {
 			// An isolated point has no line to draw; show it as a dot.
-			c.DrawGlyph(draw.GlyphStyle{Color: cv.style.Color, Radius: cv.style.Width, Shape: draw.CircleGlyph{}}, line[0])
+			c.DrawGlyph(dot, line[0])
 			continue
 		}
 		c.StrokeLines(cv.style, c.ClipLinesXY(line)...)

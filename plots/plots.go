@@ -42,6 +42,10 @@ type Series struct {
 
 	// Dashed draws the curve with a dashed line.
 	Dashed bool
+
+	// Points draws a dot at every point and no line: data points, such
+	// as the training set under a learned function.
+	Points bool
 }
 
 // Panel is one plot of a Row.

@@ -438,3 +438,36 @@ func sameColor(t *testing.T, what string, got, want color.Color) {
 		t.Errorf("%s: %v, want %v", what, got, want)
 	}
 }
+
+// TestPointsSeries draws two far-apart points as dots: their colour is
+// there, and the line a curve would draw between them is not.
+func TestPointsSeries(t *testing.T) {
+	dot := color.RGBA{R: 200, G: 30, B: 30, A: 255}
+	path := filepath.Join(t.TempDir(), "points.png")
+	for _, points := range []bool{true, false} {
+		r := Row{Panels: []Panel{{Title: "points", Series: []Series{
+			{Label: "data", X: []float64{0, 10}, Y: []float64{0, 10}, Color: dot, Points: points},
+			{X: []float64{0, 10}, Y: []float64{-1, 11}, Color: color.Gray{Y: 200}}, // the axis range
+		}}}}
+		if err := r.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		full := decodePNG(t, path)
+		// The legend, below the panel, shows the colour too: look above it.
+		b := full.Bounds()
+		img := full.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+b.Dy()*3/4))
+		w := b.Dx()
+		all, middle := pixelsOf(img, dot, 0, w), pixelsOf(img, dot, w*2/5, w*3/5)
+		if all == 0 {
+			t.Errorf("points=%v: no pixel of the series' colour", points)
+		}
+		if points && middle > 0 {
+			t.Errorf("points: %d pixels of the series' colour between the two points, want none (no line)", middle)
+		}
+		if !points && middle == 0 {
+			t.Error("the line version draws nothing between the points: the test does not see lines")
+		}
+	}
+}
