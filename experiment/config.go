@@ -40,6 +40,8 @@ type Config struct {
 	Figures  []FigureSpec          `json:"figures"`
 	// Surface, if set, draws loss surfaces with trajectories (E3).
 	Surface *SurfaceSpec `json:"surface,omitempty"`
+	// Function, if set, draws the function each run learned (E4).
+	Function *FunctionSpec `json:"function,omitempty"`
 	// Calibration, if set, finds the largest constant step size that
 	// survives (see train.Calibration), with the optimizer of the first
 	// run that has an lr_factor; those runs start at it times lr_factor.
@@ -292,6 +294,11 @@ func (c Config) check() (graph.Model, error) {
 	}
 	c.checkFigures(known, add)
 	c.Surface.validate(c, add)
+	var in []int
+	if m != nil {
+		in = m.Input()
+	}
+	c.Function.validate(c, in, add)
 	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
 		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
 	}

@@ -121,6 +121,11 @@ func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summar
 			return err
 		}
 	}
+	if c.Function != nil {
+		if err := drawFunction(ctx, c, c.Function, outs, dir); err != nil {
+			return fmt.Errorf("function: %w", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

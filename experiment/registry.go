@@ -183,6 +183,8 @@ func relu1D() Config {
 				{Metric: "feature_sparsity", Title: "feature sparsity, ρ* = 0.999", YLabel: "fraction"},
 			},
 		}},
+		// The notebook's x grid: step 0.01 with a margin of 5 steps.
+		Function: &FunctionSpec{File: "relu-1d-function.png", Title: "E4: the learned functions", X: Range{Min: -1.355, Max: 1.495, N: 286}},
 	}
 }
 

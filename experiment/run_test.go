@@ -333,3 +333,26 @@ func TestCalibratedStepSize(t *testing.T) {
 	}
 	t.Logf("calibrated η = %.4g", lr)
 }
+
+// TestFunctionFigure draws E4's learned functions (quick) and refuses a
+// function figure for a model of more than one input.
+func TestFunctionFigure(t *testing.T) {
+	out := t.TempDir()
+	c := relu1D().Quick()
+	if _, err := Run(context.Background(), c, Options{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(out, c.Name, c.Function.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if img, err := png.Decode(f); err != nil || img.Bounds().Dx() < 400 {
+		t.Errorf("function figure: %v", err)
+	}
+	d := dlnSGD()
+	d.Function = &FunctionSpec{File: "f.png", X: Range{Min: -1, Max: 1, N: 10}}
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "function: needs a model of one scalar input, this one takes [200]") {
+		t.Errorf("function figure of a DLN: %v", err)
+	}
+}

@@ -40,7 +40,11 @@ type legendEntry struct {
 func (b builtPanel) legendEntries() []legendEntry {
 	var es []legendEntry
 	for _, cv := range b.curves {
-		if cv.label != "" {
+		switch {
+		case cv.label == "":
+		case cv.points:
+			es = append(es, legendEntry{label: cv.label, glyph: draw.GlyphStyle{Color: cv.style.Color, Radius: 2 * cv.style.Width, Shape: draw.CircleGlyph{}}})
+		default:
 			line := cv.style
 			line.Width = max(line.Width, legendLineWidth)
 			es = append(es, legendEntry{label: cv.label, line: line})
