@@ -85,6 +85,15 @@ func TestTeacherStudent(t *testing.T) {
 			t.Fatalf("test label %d = %v, want Σ a*·relu(w*·x) = %v", i, test.Y[i], y)
 		}
 	}
+	ns, err := ts.Neurons()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, n := range ns {
+		if math.Abs(n[0]-w[j]) > 1e-15 || math.Abs(n[1]-w[3+j]) > 1e-15 { // Hypot here, a sum of squares there
+			t.Errorf("Neurons()[%d] = %v, want the teacher's (%v, %v)", j, n, w[j], w[3+j])
+		}
+	}
 	deep := data.TeacherStudent{D: 5, N: 50, NTest: 10, Hidden: []int{2, 2}, Teacher: "gaussian", Seed: 6}
 	d1, _, err := deep.Load()
 	if err != nil {

@@ -93,10 +93,56 @@ func (t TeacherStudent) Load() (train, test Set, err error) {
 	return train, test, nil
 }
 
+// Neurons returns the first-layer neurons w*_j of the teacher (each of
+// length D), as Load draws them.
+func (t TeacherStudent) Neurons() ([][]float64, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	r := NewNumpyRand(t.Seed)
+	skip := make([]float64, (t.N+t.NTest)*t.D)
+	r.Normals(skip)
+	ws, _ := t.draw(r)
+	out := make([][]float64, t.Hidden[0])
+	for j := range out {
+		out[j] = make([]float64, t.D)
+		for k := range out[j] {
+			out[j][k] = ws[0][k*t.Hidden[0]+j]
+		}
+	}
+	return out, nil
+}
+
 // teacher draws the teacher's parameters from r and returns its function.
 func (t TeacherStudent) teacher(r *NumpyRand) func(x []float64) float64 {
 	sizes := append(append([]int{t.D}, t.Hidden...), 1)
-	ws, bs := make([][]float64, len(sizes)-1), make([][]float64, len(sizes)-1)
+	ws, bs := t.draw(r)
+	return func(x []float64) float64 {
+		h := x
+		for l := range ws {
+			in, out := sizes[l], sizes[l+1]
+			next := make([]float64, out)
+			for j := 0; j < out; j++ {
+				s := bs[l][j]
+				for k := 0; k < in; k++ {
+					s += h[k] * ws[l][k*out+j]
+				}
+				if l+1 < len(ws) {
+					s = math.Max(s, 0)
+				}
+				next[j] = s
+			}
+			h = next
+		}
+		return h[0]
+	}
+}
+
+// draw draws the teacher's weights (each layer (in, out), row-major) and
+// biases from r.
+func (t TeacherStudent) draw(r *NumpyRand) (ws, bs [][]float64) {
+	sizes := append(append([]int{t.D}, t.Hidden...), 1)
+	ws, bs = make([][]float64, len(sizes)-1), make([][]float64, len(sizes)-1)
 	for l := range ws {
 		in, out := sizes[l], sizes[l+1]
 		ws[l], bs[l] = make([]float64, in*out), make([]float64, out)
@@ -124,25 +170,7 @@ func (t TeacherStudent) teacher(r *NumpyRand) func(x []float64) float64 {
 			}
 		}
 	}
-	return func(x []float64) float64 {
-		h := x
-		for l := range ws {
-			in, out := sizes[l], sizes[l+1]
-			next := make([]float64, out)
-			for j := 0; j < out; j++ {
-				s := bs[l][j]
-				for k := 0; k < in; k++ {
-					s += h[k] * ws[l][k*out+j]
-				}
-				if l+1 < len(ws) {
-					s = math.Max(s, 0)
-				}
-				next[j] = s
-			}
-			h = next
-		}
-		return h[0]
-	}
+	return ws, bs
 }
 
 // unit scales x to unit ℓ2 norm (a zero vector stays zero).
