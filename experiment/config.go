@@ -42,6 +42,9 @@ type Config struct {
 	Surface *SurfaceSpec `json:"surface,omitempty"`
 	// Function, if set, draws the function each run learned (E4).
 	Function *FunctionSpec `json:"function,omitempty"`
+	// Neurons, if set, draws where the neurons of a two-layer net on 2D
+	// inputs went (E5).
+	Neurons *NeuronSpec `json:"neurons,omitempty"`
 	// Calibration, if set, finds the largest constant step size that
 	// survives (see train.Calibration), with the optimizer of the first
 	// run that has an lr_factor; those runs start at it times lr_factor.
@@ -70,10 +73,20 @@ type RunSpec struct {
 	// The resolved value is written to config.json, summary.json and the
 	// legend ("{eta}").
 	LRFactor float64 `json:"lr_factor,omitempty"`
+	// LabelNoise, if set, is the level σ of Gaussian label noise per
+	// update, as a schedule (train.Run.LabelNoise), drawn from a stream
+	// seeded with NoiseSeed.
+	LabelNoise *train.ScheduleSpec `json:"label_noise,omitempty"`
+	NoiseSeed  uint32              `json:"noise_seed,omitempty"`
+	// Average is the iterate-averaging weight ω in [0, 1) (0: none); the
+	// metrics then measure the averaged parameters (train.Run.Average).
+	Average float64 `json:"average,omitempty"`
 }
 
 // Optimizer is "sgd" (Batch examples drawn uniformly with replacement by
-// numpy's legacy randint seeded with Seed) or "gd" (the full batch).
+// numpy's legacy randint seeded with Seed), "sgd_noreplace" (Batch
+// distinct examples per update, train.WithoutReplacement seeded with
+// Seed) or "gd" (the full batch).
 type Optimizer struct {
 	Kind  string `json:"kind"`
 	Batch int    `json:"batch,omitempty"`
@@ -299,6 +312,7 @@ func (c Config) check() (graph.Model, error) {
 		in = m.Input()
 	}
 	c.Function.validate(c, in, add)
+	c.Neurons.validate(c, add)
 	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
 		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
 	}
@@ -341,7 +355,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 		}
 		names[r.Name] = true
 		switch r.Optimizer.Kind {
-		case "sgd":
+		case "sgd", "sgd_noreplace":
 			if size.N > 0 && (r.Optimizer.Batch < 1 || r.Optimizer.Batch > size.N) {
 				add("runs[%d].optimizer.batch: must be in [1, data.n = %d], got %d", i, size.N, r.Optimizer.Batch)
 			}
@@ -350,7 +364,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 				add("runs[%d].optimizer: gd uses the full batch and no seed; leave batch and seed unset", i)
 			}
 		default:
-			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, gd)", i, quote(r.Optimizer.Kind))
+			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, sgd_noreplace, gd)", i, quote(r.Optimizer.Kind))
 		}
 		spec := r.Schedule
 		if r.LRFactor != 0 {
@@ -377,6 +391,16 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 					add("runs[%d].schedule: a step-size change at update %d comes after the last update, %d (iterations = %d)", i, at, c.Iterations-1, c.Iterations)
 				}
 			}
+		}
+		if r.LabelNoise != nil {
+			if _, err := r.LabelNoise.Schedule(); err != nil {
+				add("runs[%d].label_noise: %v", i, err)
+			}
+		} else if r.NoiseSeed != 0 {
+			add("runs[%d].noise_seed: set without label_noise", i)
+		}
+		if !(r.Average >= 0 && r.Average < 1) {
+			add("runs[%d].average: must be in [0, 1) (0: no averaging), got %v", i, r.Average)
 		}
 		if r.Palette != "" && r.Palette != "blues" && r.Palette != "reds" {
 			add("runs[%d].palette: unknown %s (allowed: blues, reds)", i, quote(r.Palette))

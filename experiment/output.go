@@ -126,6 +126,11 @@ func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summar
 			return fmt.Errorf("function: %w", err)
 		}
 	}
+	if c.Neurons != nil {
+		if err := drawNeurons(ctx, c, c.Neurons, outs, dir); err != nil {
+			return fmt.Errorf("neurons: %w", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

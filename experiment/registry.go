@@ -225,6 +225,7 @@ func teacher2Layer() Config {
 				{Metric: "feature_sparsity", Title: "feature sparsity, ρ* = 0.99", YLabel: "fraction"},
 			},
 		}},
+		Neurons: &NeuronSpec{File: "teacher-2layer-neurons.png"},
 	}
 }
 

@@ -122,7 +122,7 @@ func (c Config) calibrate(ctx context.Context, ds sets, opt Options) (float64, e
 	return c.Calibration.Calibrate(ctx, func(ctx context.Context, lr float64, seed uint32) (bool, error) {
 		o := c.Runs[k].Optimizer
 		o.Seed = seed
-		a, err := trial.attempt(ctx, "calibration", train.ScheduleSpec{Kind: "constant", LR: lr}, o, ds, quiet)
+		a, err := trial.attempt(ctx, "calibration", train.ScheduleSpec{Kind: "constant", LR: lr}, o, c.Runs[k].extras(), ds, quiet)
 		return err == nil && !a.Result.Diverged, err
 	})
 }
@@ -149,7 +149,7 @@ func (c Config) trainRun(ctx context.Context, spec RunSpec, ds sets, opt Options
 	out := Outcome{Spec: spec}
 	sched := spec.Schedule
 	for try := 0; ; try++ {
-		a, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, ds, opt)
+		a, err := c.attempt(ctx, spec.Name, sched, spec.Optimizer, spec.extras(), ds, opt)
 		if err != nil {
 			return out, fmt.Errorf("experiment %s: run %s: %w", c.Name, spec.Name, err)
 		}
@@ -167,7 +167,19 @@ func (c Config) trainRun(ctx context.Context, spec RunSpec, ds sets, opt Options
 	}
 }
 
-func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, ds sets, opt Options) (Attempt, error) {
+// extras are the parts of a RunSpec that attempt passes to train.Run
+// besides the schedule and the optimizer.
+type extras struct {
+	labelNoise *train.ScheduleSpec
+	noiseSeed  uint32
+	average    float64
+}
+
+func (r RunSpec) extras() extras {
+	return extras{labelNoise: r.LabelNoise, noiseSeed: r.NoiseSeed, average: r.Average}
+}
+
+func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, ex extras, ds sets, opt Options) (Attempt, error) {
 	trainSet, testSet := ds.train, ds.test
 	a := Attempt{LR: spec.LR}
 	sched, err := spec.Schedule()
@@ -197,9 +209,18 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 	switch o.Kind {
 	case "sgd":
 		r.Batch, r.Sampler = o.Batch, train.NewUniform(trainSet.N, o.Seed)
+	case "sgd_noreplace":
+		r.Batch, r.Sampler = o.Batch, train.NewWithoutReplacement(trainSet.N, o.Seed)
 	case "gd":
 		r.Batch, r.Sampler = trainSet.N, train.Full{}
 	}
+	if ex.labelNoise != nil {
+		if r.LabelNoise, err = ex.labelNoise.Schedule(); err != nil {
+			return a, err
+		}
+		r.NoiseSeed = ex.noiseSeed
+	}
+	r.Average = ex.average
 	if opt.Progress != nil {
 		r.Progress = func(done int) { opt.Progress(name, done, c.Iterations) }
 	}

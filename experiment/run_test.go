@@ -192,7 +192,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: active_fraction, dead_or_duplicate, feature_sparsity, l2_uv, pattern_distance, rank, sharpness, step_cosine, test_loss, train_loss; this model's own: l0, l1, balancedness)`},
 		{func(c *Config) { c.Metrics = []string{"train_loss", "step_cosine", "sharpness"} }, `metrics[1]: "step_cosine" needs "sharpness" listed before it`},
 		{func(c *Config) { c.Metrics = append(c.Metrics, "l0") }, `metrics[9]: "l0" is listed twice`},
-		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, gd)`},
+		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, sgd_noreplace, gd)`},
 		{func(c *Config) { c.Runs[0].Optimizer.Batch = 81 }, "runs[0].optimizer.batch: must be in [1, data.n = 80], got 81"},
 		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not "." or ".." (it names files), got "baseline"`},
 		{func(c *Config) { c.Runs[1].Name = "a/b" }, `runs[1].name: must be unique`},

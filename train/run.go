@@ -71,6 +71,32 @@ type Run struct {
 	// Progress, if set, is called every 1024 updates with the number of
 	// updates done, and once at the end.
 	Progress func(done int)
+
+	// LabelNoise, if set, adds Gaussian noise to the targets of every
+	// batch (train_fc_net's gauss_ln_scale): at update i each target of
+	// the batch gets σ_i·z, z standard normal, with σ_i =
+	// LabelNoise.Rate(i) — a Schedule reused as the noise level, not as a
+	// step size, so that the level can follow any of its shapes. The
+	// noise goes into the copy of the batch only; Data is never changed.
+	// The z come from their own numpy legacy normal stream
+	// (data.NumpyRand.NormFloat64) seeded with NoiseSeed, Batch of them
+	// per update in batch order, drawn whatever σ_i (also 0), so the
+	// noise of update i does not depend on earlier levels. A zero level
+	// leaves the targets bit for bit as they are. nil: no noise.
+	LabelNoise Schedule
+	// NoiseSeed seeds the label-noise stream (used only with LabelNoise).
+	NoiseSeed uint32
+	// Average is the weight ω in [0, 1) of iterate averaging (an
+	// exponential moving average, train_fc_net's weight_avg): after every
+	// update θ̄ ← ω·θ̄ + (1−ω)·θ, with θ̄ = θ₀ before the first. With
+	// ω > 0 the Metrics (and Snapshots) see the averaged parameters θ̄, as
+	// the authors log the averaged net: Train writes θ̄ into the model
+	// around each evaluation and puts θ back before the next update, so
+	// training itself goes on with θ; StepMetrics get the batch gradient
+	// at θ, with the model holding θ. After Train the model holds θ, the
+	// last iterate, and Result.Averaged holds θ̄. ω = 0 runs no averaging
+	// code at all (θ̄ = θ).
+	Average float64
 }
 
 // History holds the metrics of a run at its evaluation points.
@@ -156,6 +182,10 @@ type Result struct {
 	// the run stopped there, before that update.
 	Diverged   bool
 	DivergedAt int
+	// Averaged holds the averaged parameters θ̄ (all parameters
+	// concatenated, as graph.Flatten orders them) where training stopped,
+	// with Run.Average > 0; nil otherwise (θ̄ is then the model's θ).
+	Averaged []float64
 }
 
 // Train performs the run. A divergence is not an error: it is reported in
@@ -188,16 +218,46 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 	if len(r.StepMetrics) > 0 {
 		grad = make([]float64, len(graph.Flatten(r.Model.Params())))
 	}
+	var noise *data.NumpyRand
+	if r.LabelNoise != nil {
+		noise = data.NewNumpyRand(r.NoiseSeed)
+	}
+	// avg is θ̄ (only with averaging); theta holds θ while θ̄ is in the
+	// model, and each new θ when θ̄ is updated.
+	var params []*graph.Param
+	var store []paramStore
+	var avg, theta []float64
+	if r.Average > 0 {
+		params = r.Model.Params()
+		store = storesOf(params)
+		avg = graph.Flatten(params)
+		theta = make([]float64, len(avg))
+		res.Averaged = avg
+	}
 	next := 0
 	// measure records the metrics at iteration i; the step metrics are
 	// filled in once the batch gradient of i is known.
 	measure := func(i int, rate float64) ([]float64, error) {
 		row := make([]float64, len(r.Metrics)+len(r.StepMetrics))
+		if avg != nil {
+			flattenInto(theta, store)
+			graph.Unflatten(params, avg)
+		}
+		var err error
 		for k, m := range r.Metrics {
-			var err error
 			if row[k], err = m.Measure(); err != nil {
-				return nil, fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
+				err = fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
+				break
 			}
+		}
+		if err == nil && r.Snapshots {
+			res.Params = append(res.Params, graph.Flatten(r.Model.Params()))
+		}
+		if avg != nil {
+			graph.Unflatten(params, theta)
+		}
+		if err != nil {
+			return nil, err
 		}
 		for k := range r.StepMetrics {
 			row[len(r.Metrics)+k] = math.NaN()
@@ -205,9 +265,6 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		res.Iters = append(res.Iters, i)
 		res.Rates = append(res.Rates, rate)
 		res.Values = append(res.Values, row)
-		if r.Snapshots {
-			res.Params = append(res.Params, graph.Flatten(r.Model.Params()))
-		}
 		return row, nil
 	}
 	for i := 0; i < r.Iterations; i++ {
@@ -241,6 +298,9 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			copy(x[k*r.Data.D:(k+1)*r.Data.D], r.Data.Row(j))
 			y[k] = r.Data.Y[j]
 		}
+		if noise != nil {
+			addNoise(y, noise, r.LabelNoise.Rate(i))
+		}
 		loss, err := prog.Run(x, y)
 		if err != nil {
 			return res, fmt.Errorf("train: iteration %d: %w", i, err)
@@ -258,6 +318,9 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			}
 		}
 		prog.Descend(rate)
+		if avg != nil {
+			average(avg, theta, store, r.Average)
+		}
 	}
 	if next < len(r.Eval) && r.Eval[next] == r.Iterations {
 		if _, err := measure(r.Iterations, r.Schedule.Rate(r.Iterations)); err != nil {
@@ -268,6 +331,66 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		r.Progress(r.Iterations)
 	}
 	return res, nil
+}
+
+// addNoise adds sigma·z to every target of y, z the next standard normal
+// of noise; the draws are made also for sigma = 0, which leaves y as is.
+func addNoise(y []float64, noise *data.NumpyRand, sigma float64) {
+	for k := range y {
+		z := noise.NormFloat64()
+		if sigma != 0 {
+			y[k] += float64(sigma * z) // no fused multiply-add, as in numpy
+		}
+	}
+}
+
+// average updates θ̄ ← ω·θ̄ + (1−ω)·θ for the parameters θ in ps, read
+// into the buffer theta (of the length of avg). It allocates nothing.
+func average(avg, theta []float64, ps []paramStore, omega float64) {
+	flattenInto(theta, ps)
+	c := 1 - omega
+	for j, t := range theta {
+		// The conversions forbid fused multiply-adds, so that the
+		// average does not depend on the architecture.
+		avg[j] = float64(omega*avg[j]) + float64(c*t)
+	}
+}
+
+// paramStore is the storage of one parameter, of either type: the
+// training loop reads it without graph.Param.Get, which allocates (it
+// converts the storage to an interface) at every call.
+type paramStore struct {
+	f64 []float64
+	f32 []float32
+}
+
+// storesOf returns the storage of every parameter of ps, in order.
+func storesOf(ps []*graph.Param) []paramStore {
+	s := make([]paramStore, len(ps))
+	for k, p := range ps {
+		if p.Dtype() == graph.Float32 {
+			s[k].f32 = p.Float32s()
+		} else {
+			s[k].f64 = p.Float64s()
+		}
+	}
+	return s
+}
+
+// flattenInto is graph.Flatten into dst, which has the total length of
+// ps: it allocates nothing.
+func flattenInto(dst []float64, ps []paramStore) {
+	off := 0
+	for _, p := range ps {
+		if p.f32 != nil {
+			for j, v := range p.f32 {
+				dst[off+j] = float64(v)
+			}
+			off += len(p.f32)
+			continue
+		}
+		off += copy(dst[off:], p.f64)
+	}
 }
 
 // maxEvalProblems bounds the Eval problems reported one by one, so that a
@@ -291,6 +414,26 @@ func (r Run) validate() error {
 	}
 	p.checkSteps(r.Iterations, r.DivergeAbove, r.Eval)
 	p.checkMetrics("", r.Metrics, r.StepMetrics)
+	if r.LabelNoise != nil {
+		switch {
+		case isNil(r.LabelNoise):
+			p.add("LabelNoise holds a nil %T", r.LabelNoise)
+		case r.Loss == graph.SoftmaxCE:
+			p.add("LabelNoise is set with Loss %s, whose targets are class indices", r.Loss)
+		default:
+			// A schedule is only known through Rate: the first and the
+			// last level are checked, not every one.
+			for _, i := range []int{0, max(r.Iterations-1, 0)} {
+				if s := r.LabelNoise.Rate(i); !(s >= 0) || math.IsInf(s, 1) {
+					p.add("LabelNoise.Rate(%d) = %v, want a noise level σ ≥ 0, finite", i, s)
+					break
+				}
+			}
+		}
+	}
+	if !(r.Average >= 0 && r.Average < 1) {
+		p.add("Average = %v, want an averaging weight ω in [0, 1) (0: no averaging)", r.Average)
+	}
 	return p.err()
 }
 

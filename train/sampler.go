@@ -1,6 +1,10 @@
 package train
 
-import "sgdlab/data"
+import (
+	"fmt"
+
+	"sgdlab/data"
+)
 
 // Sampler chooses the examples of each update.
 type Sampler interface {
@@ -52,3 +56,53 @@ func (Full) Next(idx []int) {
 		idx[i] = i
 	}
 }
+
+// WithoutReplacement draws each batch as distinct indices, uniformly
+// among the ordered selections of len(idx) of the n examples: the law of
+// the authors' np.random.choice(n, B, replace=False) in train_fc_net.
+// Batches are independent of each other; an index may recur in the next
+// batch, as with numpy.
+//
+// It runs a partial Fisher–Yates shuffle over a permutation it keeps from
+// batch to batch, drawing each position with numpy's legacy randint
+// (data.NumpyRand.Intn) seeded with seed. Whatever order the kept
+// permutation is in, the first len(idx) positions end up a uniform
+// ordered selection, so the law is numpy's; the index stream is not
+// (numpy permutes all n indices per batch), so a seed does not reproduce
+// the authors' batches.
+type WithoutReplacement struct {
+	r    *data.NumpyRand
+	perm []int
+}
+
+// NewWithoutReplacement returns a WithoutReplacement sampler over n ≥ 1
+// examples seeded with seed. It panics if n < 1.
+func NewWithoutReplacement(n int, seed uint32) *WithoutReplacement {
+	if n < 1 {
+		panic("train: NewWithoutReplacement: n < 1")
+	}
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	return &WithoutReplacement{r: data.NewNumpyRand(seed), perm: perm}
+}
+
+// Next implements Sampler: idx gets len(idx) distinct indices. It
+// allocates nothing, and panics if len(idx) > Size() (Train rules that
+// out: it requires Batch ≤ Data.N = Size()).
+func (w *WithoutReplacement) Next(idx []int) {
+	n := len(w.perm)
+	if len(idx) > n {
+		panic(fmt.Sprintf("train: WithoutReplacement.Next: batch of %d from %d examples", len(idx), n))
+	}
+	for k := range idx {
+		j := k + w.r.Intn(n-k)
+		w.perm[k], w.perm[j] = w.perm[j], w.perm[k]
+		idx[k] = w.perm[k]
+	}
+}
+
+// Size implements Sized: w draws from [0, n) for the n of
+// NewWithoutReplacement.
+func (w *WithoutReplacement) Size() int { return len(w.perm) }
