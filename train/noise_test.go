@@ -262,7 +262,9 @@ func TestTrainLoopAllocatesNothingWithNoiseAndAverage(t *testing.T) {
 			}
 		})
 	}
-	if few, many := allocs(10), allocs(1000); many > few {
+	// One allocation per update would add 990; the runtime's own (a
+	// timer, the scheduler) can add one or two to a measurement.
+	if few, many := allocs(10), allocs(1000); many > few+10 {
 		t.Errorf("Train allocates %v times for 10 updates and %v for 1000, want no allocation per update", few, many)
 	}
 }
