@@ -367,13 +367,7 @@ func TestC4TeacherStudent(t *testing.T) {
 	names := []string{"small", "decay-10", "decay-30", "decay-50"}
 	fs, rank := make(map[string][]float64), make(map[string][]float64)
 	for seed := uint32(1); seed <= 8; seed++ {
-		c := teacher2Layer()
-		c.Data.Source.(*data.TeacherStudent).Seed = seed
-		c.Model.Spec.(*models.TwoLayerSpec).Seed = seed
-		for i := range c.Runs {
-			c.Runs[i].Optimizer.Seed = seed
-		}
-		c.Figures = nil
+		c := reseedTeacher(teacher2Layer(), seed)
 		outs := trainOrFatal(t, c)
 		line := fmt.Sprintf("seed %d: η = %.4g;", seed, outs[0].CalibratedLR)
 		for i, o := range outs {
@@ -386,13 +380,6 @@ func TestC4TeacherStudent(t *testing.T) {
 			line += fmt.Sprintf(" %s FS %.1f %% rank %v test %.3g;", names[i], 100*f, rk, tl)
 		}
 		t.Log(line)
-	}
-	mean := func(xs []float64) float64 {
-		var s float64
-		for _, x := range xs {
-			s += x
-		}
-		return s / float64(len(xs))
 	}
 	if len(fs["small"]) < 6 {
 		t.Fatalf("only %d small-step runs survived", len(fs["small"]))
@@ -423,14 +410,8 @@ func TestC5ThreeLayer(t *testing.T) {
 	var fsSmall, fs50, rankSmall, rank50 []float64
 	better, pairs := 0, 0
 	for seed := uint32(1); seed <= 8; seed++ {
-		c := teacher3Layer()
-		c.Data.Source.(*data.TeacherStudent).Seed = seed
-		c.Model.Spec.(*models.MLPSpec).Seed = seed
-		for i := range c.Runs {
-			c.Runs[i].Optimizer.Seed = seed
-		}
+		c := reseedTeacher(teacher3Layer(), seed)
 		c.Runs = []RunSpec{c.Runs[0], c.Runs[3]}
-		c.Figures = nil
 		outs := trainOrFatal(t, c)
 		ok := true
 		var f, rk, tl [2]float64
@@ -458,13 +439,6 @@ func TestC5ThreeLayer(t *testing.T) {
 			better++
 		}
 	}
-	mean := func(xs []float64) float64 {
-		var s float64
-		for _, x := range xs {
-			s += x
-		}
-		return s / float64(len(xs))
-	}
 	if pairs < 6 {
 		t.Fatalf("only %d seeds without a collapse or divergence", pairs)
 	}
@@ -473,4 +447,29 @@ func TestC5ThreeLayer(t *testing.T) {
 	if mean(fs50) > 0.7*mean(fsSmall) || mean(rank50) >= mean(rankSmall) || float64(better) < 0.6*float64(pairs) {
 		t.Errorf("C5 does not hold: FS %.3f vs 0.7·%.3f, rank %.1f vs %.1f, lower test loss in %d of %d", mean(fs50), mean(fsSmall), mean(rank50), mean(rankSmall), better, pairs)
 	}
+}
+
+// reseedTeacher returns a teacher–student experiment on a fresh teacher,
+// data set, initialisation and index streams: all seeded with seed.
+func reseedTeacher(c Config, seed uint32) Config {
+	c.Data.Source.(*data.TeacherStudent).Seed = seed
+	switch s := c.Model.Spec.(type) {
+	case *models.TwoLayerSpec:
+		s.Seed = seed
+	case *models.MLPSpec:
+		s.Seed = seed
+	}
+	for i := range c.Runs {
+		c.Runs[i].Optimizer.Seed = seed
+	}
+	c.Figures = nil
+	return c
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
 }
