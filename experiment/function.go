@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"sgdlab/data"
 	"sgdlab/graph"
 	"sgdlab/plots"
 )
@@ -43,17 +44,13 @@ func (f *FunctionSpec) validate(c Config, in []int, add func(string, ...any)) {
 }
 
 // drawFunction evaluates the final model of every run on the grid of f
-// and draws them, with the training points, into dir/f.File.
-func drawFunction(ctx context.Context, c Config, f *FunctionSpec, outs []Outcome, dir string) error {
-	ds, err := c.load()
-	if err != nil {
-		return err
-	}
+// and draws them, with the training points of trainSet, into dir/f.File.
+func drawFunction(ctx context.Context, f *FunctionSpec, outs []Outcome, trainSet data.Set, dir string) error {
 	xs := f.X.values()
 	colors := runColors(outs)
 	panel := plots.Panel{XLabel: "x", YLabel: "h(x), at the end of training"}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, y := range ds.train.Y {
+	for _, y := range trainSet.Y {
 		lo, hi = math.Min(lo, y), math.Max(hi, y)
 	}
 	// The authors' limits: 1.3·min y and 1.2·max y.
@@ -83,7 +80,7 @@ func drawFunction(ctx context.Context, c Config, f *FunctionSpec, outs []Outcome
 		p.Output(ys)
 		panel.Series = append(panel.Series, plots.Series{Label: label(o), X: xs, Y: ys, Color: colors[i]})
 	}
-	panel.Series = append(panel.Series, plots.Series{Label: "training points", X: ds.train.X, Y: ds.train.Y, Color: color.Black, Points: true})
+	panel.Series = append(panel.Series, plots.Series{Label: "training points", X: trainSet.X, Y: trainSet.Y, Color: color.Black, Points: true})
 	title := f.Title
 	if diverged > 0 {
 		title += fmt.Sprintf(" (%d diverged runs not drawn)", diverged)

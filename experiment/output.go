@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -66,14 +65,14 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("%w: experiment %s: output directory: %w", ErrInvalid, c.Name, err)
 	}
 	defer p.discard()
-	outs, err := Train(ctx, c, opt)
+	t, err := c.train(ctx, opt)
 	if err != nil {
 		return Summary{}, err
 	}
-	sum := summarize(c, outs)
+	sum := summarize(t.c, t.outs)
 	// A signal during the write phase discards the results: the partial
 	// directory goes, and an earlier result stays as it was.
-	if err := write(ctx, p.dir, c, outs, sum); err != nil {
+	if err := write(ctx, p.dir, t, sum); err != nil {
 		return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
 	}
 	if err := p.commit(); err != nil {
@@ -82,16 +81,11 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	return sum, nil
 }
 
-// write writes the output contract of c into dir, summary.json last,
-// stopping when ctx is cancelled.
-func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summary) error {
-	// The configuration as run: calibrated step sizes resolved.
-	for i, o := range outs {
-		if i == 0 {
-			c.Runs = slices.Clone(c.Runs)
-		}
-		c.Runs[i].Schedule.LR = o.Spec.Schedule.LR
-	}
+// write writes the output contract of t into dir, summary.json last,
+// stopping when ctx is cancelled. config.json is the configuration as run,
+// calibrated step sizes resolved.
+func write(ctx context.Context, dir string, t trained, sum Summary) error {
+	c, outs := t.c, t.outs
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
 	}
@@ -122,7 +116,7 @@ func write(ctx context.Context, dir string, c Config, outs []Outcome, sum Summar
 		}
 	}
 	if c.Function != nil {
-		if err := drawFunction(ctx, c, c.Function, outs, dir); err != nil {
+		if err := drawFunction(ctx, c.Function, outs, t.ds.train, dir); err != nil {
 			return fmt.Errorf("function: %w", err)
 		}
 	}

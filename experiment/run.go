@@ -59,13 +59,27 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	t, err := c.train(ctx, opt)
+	return t.outs, err
+}
+
+// trained is what training a valid configuration gave: the configuration
+// as run (calibrated step sizes resolved), its data and the outcomes.
+type trained struct {
+	c    Config
+	ds   sets
+	outs []Outcome
+}
+
+// train is Train of a configuration already validated.
+func (c Config) train(ctx context.Context, opt Options) (trained, error) {
 	ds, err := c.load()
 	if err != nil {
-		return nil, fmt.Errorf("experiment %s: data: %w", c.Name, err)
+		return trained{}, fmt.Errorf("experiment %s: data: %w", c.Name, err)
 	}
 	calibrated, err := c.calibrate(ctx, ds, opt)
 	if err != nil {
-		return nil, fmt.Errorf("experiment %s: %w", c.Name, err)
+		return trained{}, fmt.Errorf("experiment %s: %w", c.Name, err)
 	}
 	c = c.withCalibrated(calibrated)
 	workers := opt.Workers
@@ -97,13 +111,13 @@ func Train(ctx context.Context, c Config, opt Options) ([]Outcome, error) {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return trained{}, err
 		}
 	}
 	for i := range outs {
 		outs[i].CalibratedLR = calibrated
 	}
-	return outs, ctx.Err()
+	return trained{c: c, ds: ds, outs: outs}, ctx.Err()
 }
 
 // calibrate returns the calibrated step size of c (see Config.Calibration),
