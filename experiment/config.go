@@ -173,18 +173,26 @@ func (c Config) Validate() error {
 func (c Config) check() (graph.Model, error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	// addAll prefixes each of the joined errors of a spec with its key.
+	// addAll adds each of the joined errors of a part of c, prefixed with
+	// the part's key; with an empty prefix the errors name their keys
+	// already.
 	addAll := func(prefix string, err error) {
 		if err == nil {
 			return
 		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
+		j, joined := err.(interface{ Unwrap() []error })
+		switch {
+		case prefix == "" && joined:
+			errs = append(errs, j.Unwrap()...)
+		case prefix == "":
+			errs = append(errs, err)
+		case joined:
 			for _, e := range j.Unwrap() {
 				add("%s.%v", prefix, e)
 			}
-			return
+		default:
+			add("%s: %v", prefix, err)
 		}
-		add("%s: %v", prefix, err)
 	}
 	if !validName(c.Name) {
 		add("name: must be non-empty, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names the result directory), got %s", quote(c.Name))
@@ -243,10 +251,7 @@ func (c Config) check() (graph.Model, error) {
 	if len(c.Metrics) > MaxMetrics {
 		add("metrics: at most %d, got %d", MaxMetrics, len(c.Metrics))
 	} else if m != nil && !badNames {
-		if err := metric.Check(c.Metrics, m); err != nil {
-			// Check names each problem by its key already.
-			errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
-		}
+		addAll("", metric.Check(c.Metrics, m))
 	}
 	if l := c.Features.Layer; l != "" && m != nil {
 		if maps, err := metric.FeatureNames(m); err == nil && !slices.Contains(maps, l) {
@@ -296,11 +301,7 @@ func (c Config) check() (graph.Model, error) {
 	}
 	c.checkRuns(size, add)
 	if c.Calibration != nil {
-		if err := c.Calibration.Validate(); err != nil {
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				add("calibration.%v", e)
-			}
-		}
+		addAll("calibration", c.Calibration.Validate())
 		if !slices.ContainsFunc(c.Runs, func(r RunSpec) bool { return r.LRFactor != 0 }) {
 			add("calibration: no run has an lr_factor to use it")
 		}

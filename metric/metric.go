@@ -153,6 +153,7 @@ func Build(names []string, env *Env) ([]train.Metric, []train.StepMetric, error)
 	}
 	var ms []train.Metric
 	var steps []train.StepMetric
+	var maps []string // the model's feature maps, once needed
 	for _, name := range names {
 		if k := slices.IndexFunc(own, func(x models.Metric) bool { return x.Name == name }); k >= 0 {
 			f := own[k].Measure
@@ -161,7 +162,10 @@ func Build(names []string, env *Env) ([]train.Metric, []train.StepMetric, error)
 		}
 		d, ok := registered.Lookup(name)
 		if !ok {
-			maps, _ := FeatureNames(env.Model)
+			if maps == nil {
+				// Building the graph once serves every NAME_MAP.
+				maps, _ = FeatureNames(env.Model)
+			}
 			base, layer, found := splitLayer(name, maps)
 			if !found {
 				return nil, nil, fmt.Errorf("metric: unknown %q", name)
