@@ -143,18 +143,18 @@ const (
 	MaxMatrix = 1 << 27
 )
 
-// nameChars are the characters allowed in experiment and run names,
-// which name files and directories.
-const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+// NameChars are the characters allowed in the names that sgdlab turns
+// into files and directories: experiments, runs, figures, sweeps.
+const NameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
 // quote returns s quoted for an error message, shortened: names in a
 // configuration may be megabytes long.
 func quote(s string) string { return strconv.Quote(shorten(s, 80)) }
 
-// validName reports whether s can name a file inside a result directory:
-// non-empty, of nameChars, and not "." or "..".
-func validName(s string) bool {
-	return s != "" && s != "." && s != ".." && len(s) <= 200 && strings.Trim(s, nameChars) == ""
+// ValidName reports whether s can name a file inside a result directory:
+// non-empty, at most 200 bytes of NameChars, and not "." or "..".
+func ValidName(s string) bool {
+	return s != "" && s != "." && s != ".." && len(s) <= 200 && strings.Trim(s, NameChars) == ""
 }
 
 // Validate reports every problem of c, naming the offending keys. It
@@ -194,7 +194,7 @@ func (c Config) check() (graph.Model, error) {
 			add("%s: %v", prefix, err)
 		}
 	}
-	if !validName(c.Name) {
+	if !ValidName(c.Name) {
 		add("name: must be non-empty, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names the result directory), got %s", quote(c.Name))
 	}
 	var size data.Size
@@ -243,7 +243,7 @@ func (c Config) check() (graph.Model, error) {
 	}
 	badNames := false
 	for i, name := range c.Metrics {
-		if !validName(name) {
+		if !ValidName(name) {
 			add("metrics[%d]: must be a name of [A-Za-z0-9._-], at most 200 characters, got %s", i, quote(name))
 			badNames = true
 		}
@@ -351,7 +351,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 	}
 	names := make(map[string]bool)
 	for i, r := range c.Runs {
-		if !validName(r.Name) || names[r.Name] {
+		if !ValidName(r.Name) || names[r.Name] {
 			add("runs[%d].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names files), got %s", i, quote(r.Name))
 		}
 		names[r.Name] = true
@@ -419,7 +419,7 @@ func (c Config) checkFigures(known map[string]bool, add func(string, ...any)) {
 	}
 	files := make(map[string]bool)
 	for i, f := range c.Figures {
-		if !strings.HasSuffix(f.File, ".png") || !validName(f.File) || files[f.File] {
+		if !strings.HasSuffix(f.File, ".png") || !ValidName(f.File) || files[f.File] {
 			add("figures[%d].file: must be a unique plain file name of [A-Za-z0-9._-] ending in .png, got %s", i, quote(f.File))
 		}
 		files[f.File] = true

@@ -32,7 +32,7 @@ func (f *FunctionSpec) validate(c Config, in []int, add func(string, ...any)) {
 	if f == nil {
 		return
 	}
-	if filepath.Ext(f.File) != ".png" || !validName(f.File) {
+	if filepath.Ext(f.File) != ".png" || !ValidName(f.File) {
 		add("function.file: must be a plain file name of [A-Za-z0-9._-] ending in .png, got %s", quote(f.File))
 	}
 	if f.X.N < 2 || f.X.N > maxFunctionPoints || !(f.X.Max > f.X.Min) || math.IsInf(f.X.Max-f.X.Min, 0) {

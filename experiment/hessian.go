@@ -125,7 +125,7 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 // WriteHessian writes rep as dir/RUN.json and its spectral density as
 // dir/RUN-density.png.
 func WriteHessian(dir string, rep HessianReport) error {
-	if !validName(rep.Run) {
+	if !ValidName(rep.Run) {
 		return fmt.Errorf("%w: hessian: run name %q cannot name a file", ErrInvalid, rep.Run)
 	}
 	if err := writeReport(dir, rep.Run+".json", rep); err != nil {

@@ -151,7 +151,7 @@ func lossUntil(ctx context.Context, m graph.Model, loss graph.Loss, x, y []float
 // WriteLandscape writes dir/RUN-landscape.json, dir/RUN-slices.png and
 // dir/RUN-plane.png.
 func WriteLandscape(dir string, ls Landscape) error {
-	if !validName(ls.Run) {
+	if !ValidName(ls.Run) {
 		return fmt.Errorf("%w: landscape: run name %q cannot name a file", ErrInvalid, ls.Run)
 	}
 	if err := writeReport(dir, ls.Run+"-landscape.json", ls); err != nil {

@@ -28,7 +28,7 @@ func (n *NeuronSpec) validate(c Config, add func(string, ...any)) {
 	if n == nil {
 		return
 	}
-	if filepath.Ext(n.File) != ".png" || !validName(n.File) {
+	if filepath.Ext(n.File) != ".png" || !ValidName(n.File) {
 		add("neurons.file: must be a plain file name of [A-Za-z0-9._-] ending in .png, got %s", quote(n.File))
 	}
 	if s, ok := c.Model.Spec.(*models.TwoLayerSpec); !ok || s.D != 2 {

@@ -91,7 +91,7 @@ func (s *SurfaceSpec) validate(c Config, add func(string, ...any)) {
 		}
 	}
 	for k, f := range map[string]string{"train_file": s.TrainFile, "test_file": s.TestFile} {
-		if filepath.Ext(f) != ".png" || !validName(f) {
+		if filepath.Ext(f) != ".png" || !ValidName(f) {
 			add("surface.%s: must be a plain file name of [A-Za-z0-9._-] ending in .png, got %s", k, quote(f))
 		}
 	}

@@ -251,7 +251,7 @@ func runNames(got []collected) []string {
 func fileSafe(s string) string {
 	s = strings.NewReplacer("[", "", "]", "").Replace(s)
 	return strings.Map(func(r rune) rune {
-		if strings.ContainsRune(nameChars, r) {
+		if strings.ContainsRune(experiment.NameChars, r) {
 			return r
 		}
 		return '_'

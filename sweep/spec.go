@@ -270,7 +270,7 @@ func (c *checker) spec(tree any) Spec {
 		return s
 	}
 	s.Name = c.str("name", obj["name"])
-	if !validName(s.Name) {
+	if !experiment.ValidName(s.Name) {
 		c.fail("name", "must be non-empty, at most 200 characters of [A-Za-z0-9._-] and not \".\" or \"..\" (it names the output directory), got %q", shorten(s.Name))
 	}
 	s.Description = c.str("description", obj["description"])
@@ -391,13 +391,6 @@ func (a Axis) len() int {
 		return len(a.Zip[0].Values)
 	}
 	return len(a.Values)
-}
-
-// nameChars are the characters of a sweep's name, which names a directory.
-const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
-
-func validName(s string) bool {
-	return s != "" && s != "." && s != ".." && len(s) <= 200 && strings.Trim(s, nameChars) == ""
 }
 
 // shorten cuts a string from a file for an error message.
