@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"sgdlab/analysis"
 	"sgdlab/data"
 	"sgdlab/graph"
 	"sgdlab/metric"
@@ -852,5 +853,19 @@ func TestFeatureMetricNames(t *testing.T) {
 	}
 	if v[0] != v[1] {
 		t.Errorf("active_fraction %v differs from that of the last map, h2: %v", v[0], v[1])
+	}
+	// The exported constructor, for train.Run without a configuration.
+	fs, err := metric.FeatureSparsity(mlp, set, "h1", 4, 0.999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fs.Measure()
+	if err != nil {
+		t.Fatal(err)
+	}
+	phi := mat.NewDense(4, p.FeatureWidth("h1"), nil)
+	p.Feature("h1", phi.RawMatrix().Data)
+	if want, _ := analysis.FeatureSparsity(phi, 0.999); fs.Name != "feature_sparsity" || got != want {
+		t.Errorf("FeatureSparsity metric %s = %v, want feature_sparsity = %v", fs.Name, got, want)
 	}
 }
