@@ -257,19 +257,34 @@ func EffectiveRank(s []float64) float64 {
 // (in the units of a's entries), e.g. of the N×m scaled features
 // relu(Wx+b)·a of E4.
 func NuclearNorm(a mat.Matrix) (float64, error) {
+	s, err := singularValues("nuclear norm", a)
+	sum := 0.0
+	for _, v := range s {
+		sum += v
+	}
+	return sum, err
+}
+
+// FeatureEffectiveRank is the effective rank of E6: EffectiveRank of the
+// singular values of NormalizeRows(phi), phi an N×m feature map (rows =
+// samples), in nats.
+func FeatureEffectiveRank(phi mat.Matrix) (float64, error) {
+	s, err := singularValues("effective rank", NormalizeRows(phi))
+	return EffectiveRank(s), err
+}
+
+// singularValues returns the singular values of a, in decreasing order;
+// name prefixes its errors.
+func singularValues(name string, a mat.Matrix) ([]float64, error) {
 	r, c := a.Dims()
 	if r == 0 || c == 0 {
-		return 0, fmt.Errorf("nuclear norm: empty %d×%d matrix", r, c)
+		return nil, fmt.Errorf("%s: empty %d×%d matrix", name, r, c)
 	}
 	var svd mat.SVD
 	if !svd.Factorize(a, mat.SVDNone) {
-		return 0, fmt.Errorf("nuclear norm: SVD did not converge")
+		return nil, fmt.Errorf("%s: SVD did not converge", name)
 	}
-	sum := 0.0
-	for _, v := range svd.Values(nil) {
-		sum += v
-	}
-	return sum, nil
+	return svd.Values(nil), nil
 }
 
 // NonZeroFraction returns the fraction of the entries of a that are ≠ 0

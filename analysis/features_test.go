@@ -409,6 +409,32 @@ func TestNuclearNorm(t *testing.T) {
 	}
 }
 
+func TestFeatureEffectiveRank(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		phi  mat.Matrix
+		want float64
+	}{
+		// Rows are normalised first, so scaling a sample changes nothing:
+		// two orthogonal unit rows give σ = (1, 1).
+		{"orthogonal rows", dense([]float64{5, 0}, []float64{0, 0.1}), math.Log(2)},
+		{"one direction", dense([]float64{1, 1}, []float64{3, 3}, []float64{0.5, 0.5}), 0},
+		// Normalised: four rows e2 and two rows e1, so σ = (√4, √2).
+		{"weighted directions", dense([]float64{0, 2}, []float64{0, 1}, []float64{0, 3}, []float64{0, 1}, []float64{7, 0}, []float64{1, 0}),
+			-(2/(2+math.Sqrt2)*math.Log(2/(2+math.Sqrt2)) + math.Sqrt2/(2+math.Sqrt2)*math.Log(math.Sqrt2/(2+math.Sqrt2)))},
+		{"all-zero row dropped", dense([]float64{3, 0}, []float64{0, 0}, []float64{0, 0}, []float64{1, 0}, []float64{0, 0}, []float64{0, 0}), 0},
+		{"unequal", mat.NewDiagDense(2, []float64{3, 1}), math.Log(2)},
+	} {
+		got, err := analysis.FeatureEffectiveRank(tc.phi)
+		if err != nil || math.Abs(got-tc.want) > 1e-14 {
+			t.Errorf("%s: FeatureEffectiveRank = %v (%v), want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if _, err := analysis.FeatureEffectiveRank(&mat.Dense{}); err == nil {
+		t.Error("FeatureEffectiveRank of an empty map: no error")
+	}
+}
+
 func TestNonZeroFraction(t *testing.T) {
 	if got := analysis.NonZeroFraction(dense([]float64{0, 1, -2}, []float64{0, 0, 3})); got != 0.5 {
 		t.Errorf("NonZeroFraction = %v, want 3/6", got)

@@ -421,7 +421,7 @@ func TestC5ThreeLayer(t *testing.T) {
 				ok = false
 				continue
 			}
-			f[i], rk[i], tl[i] = final(t, o, "feature_sparsity_h2"), final(t, o, "rank"), final(t, o, "test_loss")
+			f[i], rk[i], tl[i] = final(t, o, "feature_sparsity_2"), final(t, o, "rank"), final(t, o, "test_loss")
 			if f[i] == 0 {
 				t.Logf("seed %d: %s collapsed to a dead network (train loss %.3g); excluded", seed, o.Spec.Name, final(t, o, "train_loss"))
 				ok = false

@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"sgdlab/data"
@@ -167,7 +168,7 @@ func relu1D() Config {
 		Loss:       graph.MSE,
 		Iterations: 31623,
 		Grid:       train.Grid{Kind: "paper", T: 31623, First: 100, Linspace: 151},
-		Metrics:    []string{"train_loss", "rank", "feature_sparsity", "dead_or_duplicate", "pattern_distance"},
+		Metrics:    []string{"train_loss", "rank", "feature_sparsity", "dead_or_duplicate", "pattern_distance", "scaled_nuclear_norm", "scaled_active_fraction"},
 		Rank:       metric.RankOptions{Examples: 300, Threshold: 1e-4, Every: 1, Set: "eval"},
 		Features:   metric.FeatureOptions{Threshold: 0.999},
 		Runs: []RunSpec{
@@ -183,8 +184,11 @@ func relu1D() Config {
 				{Metric: "feature_sparsity", Title: "feature sparsity, ρ* = 0.999", YLabel: "fraction"},
 			},
 		}},
-		// The notebook's x grid: step 0.01 with a margin of 5 steps.
-		Function: &FunctionSpec{File: "relu-1d-function.png", Title: "E4: the learned functions", X: Range{Min: -1.355, Max: 1.495, N: 286}},
+		// The notebook's x grid: step 0.01 with a margin of 5 steps; the
+		// snapshots of its cell 3, at evaluation points 99, 101, 105, 130,
+		// 170 and 248.
+		Function: &FunctionSpec{File: "relu-1d-function.png", Title: "E4: the learned functions", X: Range{Min: -1.355, Max: 1.495, N: 286},
+			Snapshots: []int{99, 422, 1265, 6535, 14968, 31412}},
 	}
 }
 
@@ -246,7 +250,7 @@ func teacher3Layer() Config {
 		Loss:       graph.MSE,
 		Iterations: t,
 		Grid:       train.Grid{Kind: "paper", T: t, First: 100, Linspace: 151},
-		Metrics:    []string{"train_loss", "test_loss", "rank", "feature_sparsity_h1", "feature_sparsity_h2", "active_fraction_h1", "active_fraction_h2"},
+		Metrics:    []string{"train_loss", "test_loss", "rank", "feature_sparsity_1", "feature_sparsity_2", "active_fraction_1", "active_fraction_2", "effective_rank_2"},
 		Rank:       metric.RankOptions{Examples: 181, Threshold: 1e-4, Every: 1},
 		Features:   metric.FeatureOptions{Threshold: 0.99},
 		Runs: []RunSpec{
@@ -260,8 +264,8 @@ func teacher3Layer() Config {
 				{Metric: "train_loss", Title: "train loss", YLabel: "MSE", LogY: true},
 				{Metric: "test_loss", Title: "test loss", YLabel: "MSE", LogY: true},
 				{Metric: "rank", Title: "rank of φ(X_test[:181]), threshold 1e-4", YLabel: "rank"},
-				{Metric: "feature_sparsity_h1", Title: "feature sparsity, layer 1", YLabel: "fraction"},
-				{Metric: "feature_sparsity_h2", Title: "feature sparsity, layer 2", YLabel: "fraction"},
+				{Metric: "feature_sparsity_1", Title: "feature sparsity, layer 1", YLabel: "fraction"},
+				{Metric: "feature_sparsity_2", Title: "feature sparsity, layer 2", YLabel: "fraction"},
 			},
 		}},
 	}
@@ -322,5 +326,31 @@ func (c Config) Quick() Config {
 		runs[i] = r
 	}
 	c.Runs = runs
+	if c.Function.snapshots() {
+		f := *c.Function
+		f.Snapshots = c.shrunkSnapshots()
+		c.Function = &f
+	}
 	return c
+}
+
+// shrunkSnapshots maps the function snapshots, of a run ten times as
+// long, to the nearest distinct evaluation iterations of c's grid.
+func (c Config) shrunkSnapshots() []int {
+	evals, err := c.Grid.Iterations()
+	if err != nil {
+		return nil // Validate reports it
+	}
+	evals = evals[:countUpTo(evals, c.Iterations)]
+	var out []int
+	for _, it := range c.Function.Snapshots {
+		k, _ := slices.BinarySearch(evals, it/10)
+		if k == len(evals) || k > 0 && it/10-evals[k-1] < evals[k]-it/10 {
+			k--
+		}
+		if k >= 0 && (len(out) == 0 || evals[k] > out[len(out)-1]) {
+			out = append(out, evals[k])
+		}
+	}
+	return out
 }

@@ -218,7 +218,7 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		Model: m, Loss: c.Loss, Data: trainSet,
 		Schedule: sched, Iterations: c.Iterations, Eval: evals, Metrics: metrics, StepMetrics: steps,
 		DivergeAbove: c.DivergeAbove,
-		Snapshots:    c.Surface.snapshots(name),
+		Snapshots:    c.Surface.snapshots(name) || c.Function.snapshots(),
 	}
 	switch o.Kind {
 	case "sgd":

@@ -188,8 +188,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Model = Model("dln", &models.DLNSpec{D: 0, Alpha: -1, Init: "zero"}) },
 			"model.d: must be in [1, 33554432], got 0\nmodel.alpha: must be > 0 and finite, got -1\nmodel.init: unknown \"zero\" (allowed: const, random)"},
 		{func(c *Config) { c.Model = Model("mlp", &models.MLPSpec{Sizes: []int{200, 10, 1}, Init: "he"}) },
-			`metrics[2]: "l0" is not a metric of this model, *models.MLP (every model: active_fraction, dead_or_duplicate, feature_sparsity, l2_uv, pattern_distance, rank, sharpness, step_cosine, test_loss, train_loss; this model's own: none)`},
-		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: active_fraction, dead_or_duplicate, feature_sparsity, l2_uv, pattern_distance, rank, sharpness, step_cosine, test_loss, train_loss; this model's own: l0, l1, balancedness)`},
+			`metrics[2]: "l0" is not a metric of this model, *models.MLP (every model: active_fraction, dead_or_duplicate, effective_rank, feature_sparsity, l2_uv, pattern_distance, rank, scaled_active_fraction, scaled_nuclear_norm, sharpness, step_cosine, test_loss, train_loss; this model's own: none)`},
+		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: active_fraction, dead_or_duplicate, effective_rank, feature_sparsity, l2_uv, pattern_distance, rank, scaled_active_fraction, scaled_nuclear_norm, sharpness, step_cosine, test_loss, train_loss; this model's own: l0, l1, balancedness)`},
 		{func(c *Config) { c.Metrics = []string{"train_loss", "step_cosine", "sharpness"} }, `metrics[1]: "step_cosine" needs "sharpness" listed before it`},
 		{func(c *Config) { c.Metrics = append(c.Metrics, "l0") }, `metrics[9]: "l0" is listed twice`},
 		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, sgd_noreplace, gd)`},
@@ -347,12 +347,32 @@ func TestFunctionFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if img, err := png.Decode(f); err != nil || img.Bounds().Dx() < 400 {
-		t.Errorf("function figure: %v", err)
+	img, err := png.Decode(f)
+	if err != nil || img.Bounds().Dx() < 400 {
+		t.Fatalf("function figure: %v", err)
+	}
+	// A row of four snapshot panels and one of the rest, under the legend.
+	if got := len(c.Function.Snapshots); got != 6 || img.Bounds().Dy() < img.Bounds().Dx()/3 {
+		t.Errorf("quick E4 has %d snapshots and a %v figure, want 6 in two rows", got, img.Bounds())
 	}
 	d := dlnSGD()
 	d.Function = &FunctionSpec{File: "f.png", X: Range{Min: -1, Max: 1, N: 10}}
 	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "function: needs a model of one scalar input, this one takes [200]") {
 		t.Errorf("function figure of a DLN: %v", err)
+	}
+	for _, tc := range []struct {
+		snaps []int
+		want  string
+	}{
+		{[]int{99, 100}, "function.snapshots[1]: 100 is not an evaluation iteration (nearest: 99 and 211)"},
+		{[]int{422, 99}, "function.snapshots[1]: iterations must increase, got 99 after 422"},
+		{[]int{31412, 40000}, "function.snapshots[1]: 40000 is not an evaluation iteration (nearest: 31412)"},
+		{make([]int, 25), "function.snapshots: at most 24 iterations, got 25"},
+	} {
+		e := relu1D()
+		e.Function.Snapshots = tc.snaps
+		if err := e.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("snapshots %v: %v, want %q", tc.snaps, err, tc.want)
+		}
 	}
 }

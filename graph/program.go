@@ -3,7 +3,6 @@ package graph
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"gorgonia.org/gorgonia"
 )
@@ -20,7 +19,7 @@ type Program struct {
 	loss   *Node
 	grads  []*Node
 	// features holds the nodes the model tagged with Scope.Feature.
-	features map[string]*Node
+	features []feature
 	exec     *executor
 	// The memory behind the inputs, the parameters and the gradients,
 	// resolved once so that a training step does not box slices into
@@ -108,8 +107,8 @@ func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) 
 	}
 	targets := []*Node{p.loss, p.out}
 	p.features = s.features
-	for _, name := range p.FeatureNames() {
-		targets = append(targets, p.features[name])
+	for _, f := range p.features {
+		targets = append(targets, f.node)
 	}
 	if grads {
 		wrt := make([]*Node, len(ps))
@@ -187,21 +186,30 @@ func (p *Program) Run(x, y []float64) (float64, error) {
 }
 
 // FeatureNames returns the names of the model's feature maps (see
-// Scope.Feature), sorted.
+// Scope.Feature), in the order the model tagged them.
 func (p *Program) FeatureNames() []string {
-	names := make([]string, 0, len(p.features))
-	for k := range p.features {
-		names = append(names, k)
+	names := make([]string, len(p.features))
+	for i, f := range p.features {
+		names[i] = f.name
 	}
-	sort.Strings(names)
 	return names
+}
+
+// feature returns feature map name, or nil.
+func (p *Program) feature(name string) *Node {
+	for _, f := range p.features {
+		if f.name == name {
+			return f.node
+		}
+	}
+	return nil
 }
 
 // FeatureWidth returns the width of feature map name (its scalars per
 // example), or 0 if the model has no such map.
 func (p *Program) FeatureWidth(name string) int {
-	n, ok := p.features[name]
-	if !ok {
+	n := p.feature(name)
+	if n == nil {
 		return 0
 	}
 	return n.Shape()[1]
@@ -210,8 +218,8 @@ func (p *Program) FeatureWidth(name string) int {
 // Feature copies feature map name of the last Run into dst (batch ×
 // width, row-major).
 func (p *Program) Feature(name string, dst []float64) error {
-	n, ok := p.features[name]
-	if !ok {
+	n := p.feature(name)
+	if n == nil {
 		return fmt.Errorf("graph: the model has no feature map %q (it has %v)", name, p.FeatureNames())
 	}
 	if len(dst) != p.batch*n.Shape()[1] {

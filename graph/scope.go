@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -30,17 +31,17 @@ type Scope struct {
 	g        *gorgonia.ExprGraph
 	dtype    Dtype
 	params   map[*Param]*Node
-	features map[string]*Node
+	features []feature // in the order the model tagged them
 	err      error
 }
 
 func newScope(dt Dtype) *Scope {
-	return &Scope{g: gorgonia.NewGraph(), dtype: dt, params: make(map[*Param]*Node), features: make(map[string]*Node)}
+	return &Scope{g: gorgonia.NewGraph(), dtype: dt, params: make(map[*Param]*Node)}
 }
 
 // Feature tags n, of shape (batch, width), as the feature map called
 // name — a representation the model exposes, such as the post-ReLU
-// activations "h1" of its first hidden layer — and returns n. A compiled
+// activations "1" of its first hidden layer — and returns n. A compiled
 // Program then reads it (Program.Feature), so analysis can measure any
 // named layer of any model without a second model. Names must be
 // non-empty and distinct.
@@ -48,7 +49,7 @@ func (s *Scope) Feature(name string, n *Node) *Node {
 	if s.failed(n) {
 		return nil
 	}
-	if _, dup := s.features[name]; dup || name == "" {
+	if name == "" || slices.ContainsFunc(s.features, func(f feature) bool { return f.name == name }) {
 		s.err = fmt.Errorf("graph: feature map name %q is empty or used twice", name)
 		return nil
 	}
@@ -56,8 +57,14 @@ func (s *Scope) Feature(name string, n *Node) *Node {
 		s.err = fmt.Errorf("graph: feature map %q has shape %v, want (batch, width)", name, n.Shape())
 		return nil
 	}
-	s.features[name] = n
+	s.features = append(s.features, feature{name, n})
 	return n
+}
+
+// feature is a node tagged by Scope.Feature.
+type feature struct {
+	name string
+	node *Node
 }
 
 // Graph returns the underlying Gorgonia graph.

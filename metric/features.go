@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"sgdlab/analysis"
@@ -18,8 +19,8 @@ import (
 // neurons whose activations correlate above Threshold in magnitude (0.99
 // if 0, the authors' default; they use 0.999 for the 1D problem). Layer
 // names the map that the plain metric names measure ("feature_sparsity");
-// empty means the model's last map in name order (h1 for a one-hidden-
-// layer net). NAME_MAP ("feature_sparsity_h2") measures map MAP.
+// empty means the model's last map (for mlp, its last hidden layer).
+// NAME_MAP ("feature_sparsity_2") measures map MAP.
 type FeatureOptions struct {
 	Set       string  `json:"set,omitempty"`
 	Examples  int     `json:"examples,omitempty"`
@@ -31,8 +32,8 @@ type FeatureOptions struct {
 // count as one (fc_nets.feature_sparsity's default).
 const DefaultFeatureThreshold = 0.99
 
-// FeatureNames returns the names of m's feature maps, sorted, by building
-// its graph once.
+// FeatureNames returns the names of m's feature maps, in the order the
+// model tags them, by building its graph once.
 func FeatureNames(m graph.Model) ([]string, error) {
 	p, err := graph.CompileLoss(m, graph.OutputSum, 1)
 	if err != nil {
@@ -53,28 +54,47 @@ func stateless(f func(phi mat.Matrix, threshold float64) (float64, error)) featu
 	}
 }
 
-// layered are the registered metrics of feature maps, by name.
+// Readout is implemented by models whose scalar output is linear in a
+// feature map, ŷ = Σ_j a_j·h_j (+ a constant). The map's scaled features
+// are then h_j·a_j, each neuron's share of the output (relu(Wx+b)·a in
+// spec E4 and E5), which the scaled_ metrics measure.
+type Readout interface {
+	// ReadoutWeights returns a_j, one per column of feature map name, at
+	// the current parameters; nil if the output is not linear in it.
+	ReadoutWeights(name string) []float64
+}
+
+// layered are the registered metrics of feature maps, by name. A scaled
+// metric measures the map with each column multiplied by its readout
+// weight (see Readout).
 var layered = map[string]struct {
 	doc     string
+	scaled  bool
 	measure featureMetric
 }{
-	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2)",
+	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2)", false,
 		stateless(analysis.FeatureSparsity)},
-	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold)",
+	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold)", false,
 		stateless(func(phi mat.Matrix, thr float64) (float64, error) {
 			n, err := analysis.DeadOrDuplicate(phi, thr)
 			return float64(n), err
 		})},
-	"active_fraction": {"fraction of the (point, neuron) activations of a feature map that are non-zero",
+	"active_fraction": {"fraction of the (point, neuron) activations of a feature map that are non-zero", false,
 		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil })},
-	"pattern_distance": {"fraction of the (point, neuron) ReLU activation patterns of a feature map that differ from those at initialisation",
+	"effective_rank": {"effective rank (nats) of the singular values of a feature map with its rows normalised (spec §3.3, E6)", false,
+		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.FeatureEffectiveRank(phi) })},
+	"scaled_nuclear_norm": {"nuclear norm of a feature map's scaled features h_j·a_j (E4, E5)", true,
+		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NuclearNorm(phi) })},
+	"scaled_active_fraction": {"fraction of the scaled features h_j·a_j of a feature map that are non-zero (E4, E5)", true,
+		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil })},
+	"pattern_distance": {"fraction of the (point, neuron) ReLU activation patterns of a feature map that differ from those at initialisation", false,
 		func(phi0 *mat.Dense, _ float64) func(*mat.Dense) (float64, error) {
 			return func(phi *mat.Dense) (float64, error) { return analysis.PatternDistance(phi0, phi) }
 		}},
 }
 
 // splitLayer resolves a metric name of a feature map: "feature_sparsity"
-// (map "") or "feature_sparsity_h1" (map h1) with maps the model's maps.
+// (map "") or "feature_sparsity_1" (map 1) with maps the model's maps.
 func splitLayer(name string, maps []string) (base, layer string, ok bool) {
 	if _, ok := layered[name]; ok {
 		return name, "", true
@@ -139,13 +159,21 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 		}
 		return p.Feature(layer, dst.RawMatrix().Data)
 	}
+	def := layered[base]
+	if def.scaled {
+		r, ok := env.Model.(Readout)
+		if !ok || len(r.ReadoutWeights(layer)) != width {
+			return train.Metric{}, fmt.Errorf("%s: the model's output is not linear in feature map %q (see metric.Readout)", base, layer)
+		}
+		read = scaledBy(r, layer, read)
+	}
 	// The map now, before training, is the initialisation some metrics
 	// compare with.
 	phi0 := mat.NewDense(n, width, nil)
 	if err := read(phi0); err != nil {
 		return train.Metric{}, err
 	}
-	measure := layered[base].measure(phi0, thr)
+	measure := def.measure(phi0, thr)
 	phi := mat.NewDense(n, width, nil)
 	return train.Metric{Measure: func() (float64, error) {
 		if err := read(phi); err != nil {
@@ -153,6 +181,22 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 		}
 		return measure(phi)
 	}}, nil
+}
+
+// scaledBy returns read followed by the scaling of column j by the
+// current readout weight a_j of map layer.
+func scaledBy(r Readout, layer string, read func(*mat.Dense) error) func(*mat.Dense) error {
+	return func(dst *mat.Dense) error {
+		if err := read(dst); err != nil {
+			return err
+		}
+		a := r.ReadoutWeights(layer)
+		rows, _ := dst.Dims()
+		for i := 0; i < rows; i++ {
+			floats.Mul(dst.RawRowView(i), a)
+		}
+		return nil
+	}
 }
 
 // FeatureSparsity returns the metric feature_sparsity of feature map

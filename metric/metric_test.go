@@ -812,21 +812,21 @@ func TestFeatureMetricNames(t *testing.T) {
 		model graph.Model
 		want  string // substring of the error; "" to accept
 	}{
-		{[]string{"feature_sparsity", "feature_sparsity_h1", "feature_sparsity_h2", "dead_or_duplicate_h1", "active_fraction"}, mlp, ""},
-		{[]string{"feature_sparsity_h3"}, mlp, `"feature_sparsity_h3" is not a metric`},
+		{[]string{"feature_sparsity", "feature_sparsity_1", "feature_sparsity_2", "dead_or_duplicate_1", "active_fraction"}, mlp, ""},
+		{[]string{"feature_sparsity_3"}, mlp, `"feature_sparsity_3" is not a metric`},
 		{[]string{"feature_sparsity"}, models.NewDLN(3), "needs a feature map"},
-		{[]string{"feature_sparsity_h1"}, models.NewDLN(3), `"feature_sparsity_h1" is not a metric`},
+		{[]string{"feature_sparsity_1"}, models.NewDLN(3), `"feature_sparsity_1" is not a metric`},
 	} {
 		err := metric.Check(tc.names, tc.model)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("Check(%v) = %v, want %q", tc.names, err, tc.want)
 		}
 	}
-	// The plain name measures the last map, h2; NAME_h1 the first.
+	// The plain name measures the last map, 2; NAME_1 the first.
 	mlp.InitUniform(data.NewNumpyRand(1))
 	set := data.Set{X: []float64{1, 2, 3, -1, 0, 2, 0.5, -2, 1, 3, 1, -1}, Y: make([]float64, 4), N: 4, D: 3}
 	env := &metric.Env{Model: mlp, Loss: graph.MSE, Train: set, Test: set, Points: 1, Features: metric.FeatureOptions{Threshold: 0.999}}
-	ms, _, err := metric.Build([]string{"active_fraction", "active_fraction_h2", "active_fraction_h1"}, env)
+	ms, _, err := metric.Build([]string{"active_fraction", "active_fraction_2", "active_fraction_1"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -838,7 +838,7 @@ func TestFeatureMetricNames(t *testing.T) {
 	}
 	p, _ := graph.CompileLoss(mlp, graph.OutputSum, 4)
 	p.Run(set.X, nil)
-	for k, name := range []string{"h2", "h1"} {
+	for k, name := range []string{"2", "1"} {
 		phi := make([]float64, 4*p.FeatureWidth(name))
 		p.Feature(name, phi)
 		nz := 0
@@ -852,10 +852,10 @@ func TestFeatureMetricNames(t *testing.T) {
 		}
 	}
 	if v[0] != v[1] {
-		t.Errorf("active_fraction %v differs from that of the last map, h2: %v", v[0], v[1])
+		t.Errorf("active_fraction %v differs from that of the last map, 2: %v", v[0], v[1])
 	}
 	// The exported constructor, for train.Run without a configuration.
-	fs, err := metric.FeatureSparsity(mlp, set, "h1", 4, 0.999)
+	fs, err := metric.FeatureSparsity(mlp, set, "1", 4, 0.999)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -863,9 +863,58 @@ func TestFeatureMetricNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phi := mat.NewDense(4, p.FeatureWidth("h1"), nil)
-	p.Feature("h1", phi.RawMatrix().Data)
+	phi := mat.NewDense(4, p.FeatureWidth("1"), nil)
+	p.Feature("1", phi.RawMatrix().Data)
 	if want, _ := analysis.FeatureSparsity(phi, 0.999); fs.Name != "feature_sparsity" || got != want {
 		t.Errorf("FeatureSparsity metric %s = %v, want feature_sparsity = %v", fs.Name, got, want)
+	}
+}
+
+// TestScaledAndRankMetrics checks effective_rank and the scaled_ metrics
+// against the analysis functions on the map read directly, after the
+// readout weights have moved, and that a map the output is not linear in
+// is refused.
+func TestScaledAndRankMetrics(t *testing.T) {
+	net := models.NewTwoLayer(graph.Float64, 3, 5)
+	net.InitScaled(0.7, data.NewNumpyRand(2))
+	set := gaussianSet(6, 3, 4)
+	env := &metric.Env{Model: net, Loss: graph.MSE, Train: set, Test: set, Points: 1}
+	ms, _, err := metric.Build([]string{"effective_rank", "scaled_nuclear_norm", "scaled_active_fraction"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a = 0 at initialisation; give it values, one of them zero.
+	a := []float64{1.5, -0.5, 0, 2, -1}
+	net.A.Set(a)
+	p, _ := graph.CompileLoss(net, graph.OutputSum, set.N)
+	p.Run(set.X, nil)
+	phi := mat.NewDense(set.N, 5, nil)
+	p.Feature("1", phi.RawMatrix().Data)
+	scaled := mat.DenseCopyOf(phi)
+	for i := 0; i < set.N; i++ {
+		for j, aj := range a {
+			scaled.Set(i, j, scaled.At(i, j)*aj)
+		}
+	}
+	er, _ := analysis.FeatureEffectiveRank(phi)
+	nn, _ := analysis.NuclearNorm(scaled)
+	for i, want := range []float64{er, nn, analysis.NonZeroFraction(scaled)} {
+		got, err := ms[i].Measure()
+		if err != nil || math.Abs(got-want) > 1e-12*math.Max(1, want) {
+			t.Errorf("metric %d = %v (%v), want %v", i, got, err, want)
+		}
+	}
+	if nz := analysis.NonZeroFraction(scaled); nz >= analysis.NonZeroFraction(phi) && analysis.NonZeroFraction(phi) > 0 {
+		t.Errorf("a zero readout weight left the scaled non-zero fraction at %v ≥ %v", nz, analysis.NonZeroFraction(phi))
+	}
+	// The first hidden layer of a two-hidden-layer net does not feed the
+	// output linearly.
+	mlp := models.NewMLP(graph.Float64, true, 3, 4, 2, 1)
+	env.Model = mlp
+	if _, _, err := metric.Build([]string{"scaled_nuclear_norm_1"}, env); err == nil || !strings.Contains(err.Error(), "not linear") {
+		t.Errorf("scaled metric of a hidden layer before the last: %v, want a 'not linear' error", err)
+	}
+	if _, _, err := metric.Build([]string{"scaled_nuclear_norm_2"}, env); err != nil {
+		t.Errorf("scaled metric of the last hidden layer of a one-output MLP: %v", err)
 	}
 }

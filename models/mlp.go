@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"sgdlab/graph"
 )
@@ -56,17 +57,30 @@ func (m *MLP) Params() []*graph.Param {
 func (m *MLP) Input() []int { return []int{m.Sizes[0]} }
 
 // Forward returns the network's outputs for x of shape (batch, Sizes[0]).
-// The post-ReLU activations of hidden layer i are feature map "hi" (h1,
-// h2, …).
+// The post-ReLU activations of hidden layer i are feature map "i" ("1",
+// "2", …).
 func (m *MLP) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
 	h := x
 	for i, w := range m.W {
 		h = s.Dense(h, w, m.B[i])
 		if i+1 < len(m.W) {
-			h = s.Feature(fmt.Sprintf("h%d", i+1), s.ReLU(h))
+			h = s.Feature(strconv.Itoa(i+1), s.ReLU(h))
 		}
 	}
 	return s.Flat(h, m.Sizes[len(m.Sizes)-1])
+}
+
+// ReadoutWeights returns the output weights of the last hidden layer
+// (Sizes[len−2] values) for its feature map, the last, when the net has
+// one output; nil otherwise.
+func (m *MLP) ReadoutWeights(name string) []float64 {
+	last := len(m.W) - 1
+	if last < 1 || m.Sizes[last+1] != 1 || name != strconv.Itoa(last) {
+		return nil
+	}
+	a := make([]float64, m.W[last].Len())
+	m.W[last].Get(a)
+	return a
 }
 
 // InitHe draws every weight from N(0, 2/fan-in) (He et al.), in the order
@@ -105,11 +119,21 @@ func (t *TwoLayer) Params() []*graph.Param { return []*graph.Param{t.W, t.A} }
 func (t *TwoLayer) Input() []int { return []int{t.W.Shape()[0]} }
 
 // Forward returns relu(x·W)·a, shape (batch); relu(x·W) is feature map
-// "h1". The output layer is a
-// (m, 1) Dense weight rather than a vector: Gorgonia's gradient of a
-// matrix-vector product with respect to the matrix is wrong.
+// "1". The output layer is a (m, 1) Dense weight rather than a vector:
+// Gorgonia's gradient of a matrix-vector product with respect to the
+// matrix is wrong.
 func (t *TwoLayer) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
-	return s.Flat(s.Dense(s.Feature("h1", s.ReLU(s.Dense(x, t.W, nil))), t.A, nil), 1)
+	return s.Flat(s.Dense(s.Feature("1", s.ReLU(s.Dense(x, t.W, nil))), t.A, nil), 1)
+}
+
+// ReadoutWeights returns a (m values) for feature map "1".
+func (t *TwoLayer) ReadoutWeights(name string) []float64 {
+	if name != "1" {
+		return nil
+	}
+	a := make([]float64, t.A.Len())
+	t.A.Get(a)
+	return a
 }
 
 // InitScaled draws W from scale·N(0,1) (row-major, in the order of the

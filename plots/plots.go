@@ -83,7 +83,8 @@ type Mark struct {
 
 // Row is a figure made of panels side by side that share the x axis: panels
 // with the same XLabel get the same x range, so iterations line up from
-// panel to panel.
+// panel to panel. With Cols set, the panels wrap into several rows under
+// one title and above one legend.
 type Row struct {
 	// Title is an optional figure title drawn above the panels.
 	Title string
@@ -91,12 +92,17 @@ type Row struct {
 	// Panels are drawn from left to right. A Row needs at least one.
 	Panels []Panel
 
+	// Cols, if > 0, is the number of panels per row: the panels fill
+	// rows of Cols from left to right, top to bottom. 0 puts them all in
+	// one row.
+	Cols int
+
 	// Marks are drawn on every panel.
 	Marks []Mark
 
-	// PanelWidth is the width of each panel and Height the height of the
-	// panels with their titles; the figure title and the legend below the
-	// row add to it. 0 means 6.5 cm and 5.5 cm. At these sizes the text is
+	// PanelWidth is the width of each panel and Height the height of a
+	// row of panels with their titles; the figure title and the legend
+	// below the panels add to it. 0 means 6.5 cm and 5.5 cm. At these sizes the text is
 	// legible both on screen at 100 % and in a paper that scales a row of
 	// four panels to the text width.
 	PanelWidth, Height vg.Length
@@ -172,7 +178,17 @@ func (r Row) size() (w, h vg.Length) {
 	if h == 0 {
 		h = defaultHeight
 	}
-	return pw * vg.Length(len(r.Panels)), h
+	rows, cols := r.grid()
+	return pw * vg.Length(cols), h * vg.Length(rows)
+}
+
+// grid returns the rows and columns of panels.
+func (r Row) grid() (rows, cols int) {
+	cols = len(r.Panels)
+	if r.Cols > 0 && r.Cols < cols {
+		cols = r.Cols
+	}
+	return (len(r.Panels) + cols - 1) / cols, cols
 }
 
 // validate reports the first problem with r that would make it impossible
@@ -180,6 +196,9 @@ func (r Row) size() (w, h vg.Length) {
 func (r Row) validate() error {
 	if len(r.Panels) == 0 {
 		return errors.New("plots: row has no panels")
+	}
+	if r.Cols < 0 {
+		return fmt.Errorf("plots: negative number of columns %d", r.Cols)
 	}
 	if r.PanelWidth < 0 || r.Height < 0 {
 		return fmt.Errorf("plots: negative figure size: PanelWidth %v, Height %v", r.PanelWidth, r.Height)
@@ -298,9 +317,13 @@ func (r Row) draw(dc draw.Canvas, built []builtPanel) {
 	}
 	dc.Max.Y -= titleH
 
-	plots := make([]*plot.Plot, len(built))
+	rows, cols := r.grid()
+	plots := make([][]*plot.Plot, rows)
+	for i := range plots {
+		plots[i] = make([]*plot.Plot, cols)
+	}
 	for i, b := range built {
-		plots[i] = b.plot
+		plots[i/cols][i%cols] = b.plot
 	}
 
 	// A legend for the row goes below the panels, where it hides nothing;
@@ -313,15 +336,16 @@ func (r Row) draw(dc draw.Canvas, built []builtPanel) {
 		dc.Min.Y = strip.Max.Y
 	}
 
+	// Between rows, room for the titles of the next row's panels.
 	tiles := draw.Tiles{
-		Rows: 1, Cols: len(plots),
-		PadX:   panelGap,
+		Rows: rows, Cols: cols,
+		PadX: panelGap, PadY: titleH + figurePad,
 		PadTop: figurePad, PadBottom: figurePad,
 		PadLeft: figurePad, PadRight: figurePad,
 	}
-	canvases := plot.Align([][]*plot.Plot{plots}, tiles, dc)
+	canvases := plot.Align(plots, tiles, dc)
 	for i, b := range built {
-		b.draw(canvases[0][i], r.Legend == -1)
+		b.draw(canvases[i/cols][i%cols], r.Legend == -1)
 	}
 }
 

@@ -471,3 +471,50 @@ func TestPointsSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestGrid checks that Cols wraps panels into rows: the figure is Cols
+// panels wide and one row per Cols panels high, each panel's curve lands
+// in its own cell, and the legend is drawn once.
+func TestGrid(t *testing.T) {
+	colors := []color.Color{
+		color.RGBA{R: 220, A: 255}, color.RGBA{G: 180, A: 255}, color.RGBA{B: 220, A: 255},
+	}
+	var panels []Panel
+	for i, c := range colors {
+		panels = append(panels, Panel{Title: "panel", Series: []Series{{Label: "curve", X: []float64{0, 1}, Y: []float64{0, float64(i + 1)}, Color: c}}})
+	}
+	row := Row{Panels: panels, Cols: 2, PanelWidth: 6 * vg.Centimeter, Height: 5 * vg.Centimeter}
+	path := filepath.Join(t.TempDir(), "grid.png")
+	if err := row.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	extra := row.legendHeight(row.build(), 2*row.PanelWidth)
+	wantW := int(float64(2*row.PanelWidth/vg.Inch*dpi) + 0.5)
+	wantH := int(float64((2*row.Height+extra)/vg.Inch*dpi) + 0.5)
+	b := img.Bounds()
+	if b.Dx() != wantW || b.Dy() != wantH {
+		t.Fatalf("image is %dx%d pixels, want %dx%d (2 columns, 2 rows)", b.Dx(), b.Dy(), wantW, wantH)
+	}
+	rowH := int(float64(row.Height/vg.Inch*dpi) + 0.5)
+	cell := func(i int) image.Image {
+		x0, y0 := (i%2)*wantW/2, (i/2)*rowH
+		return img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(image.Rect(x0, y0, x0+wantW/2, y0+rowH))
+	}
+	for i, c := range colors {
+		for j := range colors {
+			n := pixelsOf(cell(j), c, 0, wantW)
+			if j == i && n < 50 || j != i && n > 0 {
+				t.Errorf("panel %d's colour: %d pixels in cell %d", i, n, j)
+			}
+		}
+	}
+	if n := pixelsOf(cell(3), colors[0], 0, wantW); n != 0 {
+		t.Errorf("the empty fourth cell has %d pixels of a curve", n)
+	}
+	if err := (Row{Panels: panels, Cols: -1}).Save(path); err == nil {
+		t.Error("negative Cols: no error")
+	}
+}
