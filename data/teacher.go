@@ -17,11 +17,20 @@ import (
 // multi-layer teacher of E6: N(0,1) weights and biases U(±1/√fan-in) (the
 // PyTorch default) on every layer.
 //
-// Everything is drawn from one numpy-compatible source seeded with Seed,
-// in this order: training inputs, test inputs, then the teacher layer by
-// layer (weights row-major as (in, out), then biases). The authors draw
-// the teacher with torch, so a seed gives a teacher of the same law, not
-// the same teacher.
+// With RNG "numpy" (the default), everything is drawn from one
+// numpy-compatible source seeded with Seed, in this order: training
+// inputs, test inputs, then the teacher layer by layer (weights row-major
+// as (in, out), then biases): a seed gives a teacher of the authors' law,
+// not their teacher. With RNG "torch", the draw is the authors' own
+// (utils.get_data_*_relu_net with seed+1 = Seed): the inputs from numpy
+// seeded with Seed, rounded to float32 and normalised in float32 as
+// torch does, and the teacher from torch's generator seeded with Seed
+// (data.TorchRand: the construction of its nn.Linear layers, then
+// init_gaussian). The labels are then computed in float32, each unit
+// accumulating its bias and products with fused multiply-adds in input
+// order, the rounding of torch's CPU matmul for d = 2 (E5: all 1015
+// labels bit for bit); for other shapes and with biases the authors'
+// labels may differ from these in the last float32 bit.
 type TeacherStudent struct {
 	D       int    `json:"d"`
 	N       int    `json:"n"`
@@ -29,6 +38,7 @@ type TeacherStudent struct {
 	Hidden  []int  `json:"hidden"`
 	Teacher string `json:"teacher"`
 	Seed    uint32 `json:"seed,omitempty"`
+	RNG     string `json:"rng,omitempty"`
 }
 
 // Validate reports every invalid field, by its JSON key.
@@ -61,6 +71,11 @@ func (t TeacherStudent) Validate() error {
 	default:
 		add("teacher: unknown %q (allowed: unit, gaussian)", t.Teacher)
 	}
+	switch t.RNG {
+	case "", "numpy", "torch":
+	default:
+		add("rng: unknown %q (allowed: numpy, torch)", t.RNG)
+	}
 	if len(errs) == 0 && (t.N+t.NTest+1)*(t.D+1) > MaxValues {
 		add("n, n_test, d: (n + n_test + 1)·(d + 1) values exceed %d", MaxValues)
 	}
@@ -78,10 +93,15 @@ func (t TeacherStudent) Load() (train, test Set, err error) {
 	r := NewNumpyRand(t.Seed)
 	train = Set{X: make([]float64, t.N*t.D), Y: make([]float64, t.N), N: t.N, D: t.D}
 	test = Set{X: make([]float64, t.NTest*t.D), Y: make([]float64, t.NTest), N: t.NTest, D: t.D}
+	torch := t.RNG == "torch"
 	for _, s := range []Set{train, test} {
 		r.Normals(s.X)
 		for i := 0; i < s.N; i++ {
-			unit(s.Row(i))
+			if torch {
+				unit32(s.Row(i))
+			} else {
+				unit(s.Row(i))
+			}
 		}
 	}
 	teacher := t.teacher(r)
@@ -117,6 +137,7 @@ func (t TeacherStudent) Neurons() ([][]float64, error) {
 func (t TeacherStudent) teacher(r *NumpyRand) func(x []float64) float64 {
 	sizes := append(append([]int{t.D}, t.Hidden...), 1)
 	ws, bs := t.draw(r)
+	torch := t.RNG == "torch"
 	return func(x []float64) float64 {
 		h := x
 		for l := range ws {
@@ -125,7 +146,13 @@ func (t TeacherStudent) teacher(r *NumpyRand) func(x []float64) float64 {
 			for j := 0; j < out; j++ {
 				s := bs[l][j]
 				for k := 0; k < in; k++ {
-					s += h[k] * ws[l][k*out+j]
+					if torch {
+						// Exact float32 operands: the FMA rounds once to
+						// float64, the conversion to float32.
+						s = float64(float32(math.FMA(h[k], ws[l][k*out+j], s)))
+					} else {
+						s += h[k] * ws[l][k*out+j]
+					}
 				}
 				if l+1 < len(ws) {
 					s = math.Max(s, 0)
@@ -142,6 +169,9 @@ func (t TeacherStudent) teacher(r *NumpyRand) func(x []float64) float64 {
 // biases from r.
 func (t TeacherStudent) draw(r *NumpyRand) (ws, bs [][]float64) {
 	sizes := append(append([]int{t.D}, t.Hidden...), 1)
+	if t.RNG == "torch" {
+		return t.drawTorch(sizes)
+	}
 	ws, bs = make([][]float64, len(sizes)-1), make([][]float64, len(sizes)-1)
 	for l := range ws {
 		in, out := sizes[l], sizes[l+1]
@@ -171,6 +201,66 @@ func (t TeacherStudent) draw(r *NumpyRand) (ws, bs [][]float64) {
 		}
 	}
 	return ws, bs
+}
+
+// drawTorch draws the teacher as the authors' code does with torch: the
+// construction of FCNet2Layers (unit: no biases) or FCNet (gaussian:
+// biases), then init_gaussian with scale 1; for unit, rows scaled to unit
+// norm in float32 and output weights replaced by their signs.
+func (t TeacherStudent) drawTorch(sizes []int) (ws, bs [][]float64) {
+	bias := make([]bool, len(sizes)-1)
+	for l := range bias {
+		bias[l] = t.Teacher == "gaussian"
+	}
+	r := NewTorchRand(uint64(t.Seed))
+	w32, b32 := r.Layers(sizes, bias)
+	for _, w := range w32 {
+		r.Randn(w)
+	}
+	ws, bs = make([][]float64, len(w32)), make([][]float64, len(w32))
+	for l, w := range w32 {
+		in, out := sizes[l], sizes[l+1]
+		row := make([]float64, in)
+		ws[l], bs[l] = make([]float64, in*out), make([]float64, out)
+		for j := 0; j < out; j++ {
+			for k := range row {
+				row[k] = float64(w[j*in+k])
+			}
+			switch {
+			case t.Teacher == "unit" && l == 0:
+				unit32(row)
+			case t.Teacher == "unit":
+				for k, v := range row {
+					row[k] = math.Copysign(1, v)
+				}
+			}
+			for k, v := range row {
+				ws[l][k*out+j] = v
+			}
+			if b32[l] != nil {
+				bs[l][j] = float64(b32[l][j])
+			}
+		}
+	}
+	return ws, bs
+}
+
+// unit32 rounds x to float32 and scales it to unit ℓ2 norm in float32
+// arithmetic, as x / torch.sum(x**2, 1, keepdim=True)**0.5 does on a
+// float32 row (a zero vector stays zero).
+func unit32(x []float64) {
+	var s float32
+	for i, v := range x {
+		x[i] = float64(float32(v))
+		s += float32(float32(x[i]) * float32(x[i])) // no fused multiply-add, as torch squares first
+	}
+	if s == 0 {
+		return
+	}
+	n := float32(math.Sqrt(float64(s)))
+	for i, v := range x {
+		x[i] = float64(float32(v) / n)
+	}
 }
 
 // unit scales x to unit ℓ2 norm (a zero vector stays zero).

@@ -17,9 +17,9 @@ import (
 // NeuronSpec draws, for a two-layer net on 2D inputs (spec E5), where
 // every hidden neuron w_j went: a gray segment from its initial to its
 // final position, orange dots at the starts, blue dots at the ends, and
-// the teacher's neurons as red segments from the origin. One figure per
-// run, File with the run's name before the extension ("neurons.png" →
-// "neurons-decay-50.png"); diverged runs get none.
+// the teacher's neurons as red segments from the origin. One figure, a
+// panel per run in rows of two under one legend; a diverged run's panel
+// shows the teacher alone and says so in its title.
 type NeuronSpec struct {
 	File string `json:"file"`
 }
@@ -51,12 +51,24 @@ func drawNeurons(ctx context.Context, c Config, n *NeuronSpec, outs []Outcome, d
 	}
 	w0 := init.(*models.TwoLayer).W.Float64s()
 	orange, blue := color.RGBA{R: 240, G: 150, B: 30, A: 255}, color.RGBA{R: 30, G: 80, B: 200, A: 255}
-	for _, o := range outs {
+	panels := make([]plots.Panel, len(outs))
+	lim := 1.0
+	for i, o := range outs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		panel := plots.Panel{XLabel: "first coordinate", YLabel: "second coordinate", Title: label(o)}
+		for j, t := range teacher {
+			s := plots.Series{X: []float64{0, t[0]}, Y: []float64{0, t[1]}, Color: color.RGBA{R: 210, A: 255}}
+			if j == 0 {
+				s.Label = "teacher neurons"
+			}
+			panel.Series = append(panel.Series, s)
+		}
 		a := o.Final()
 		if a.Result.Diverged {
+			panel.Title += " — diverged"
+			panels[i] = panel
 			continue
 		}
 		m, err := a.End.Model()
@@ -65,17 +77,8 @@ func drawNeurons(ctx context.Context, c Config, n *NeuronSpec, outs []Outcome, d
 		}
 		w := m.(*models.TwoLayer).W.Float64s() // (2, m): column j is neuron j
 		k := len(w) / 2
-		panel := plots.Panel{XLabel: "first coordinate", YLabel: "second coordinate"}
-		for j, t := range teacher {
-			s := plots.Series{X: []float64{0, t[0]}, Y: []float64{0, t[1]}, Color: color.RGBA{R: 210, A: 255}}
-			if j == 0 {
-				s.Label = "teacher neurons"
-			}
-			panel.Series = append(panel.Series, s)
-		}
 		starts := plots.Series{Label: "student neurons at initialisation", Color: orange, Points: true}
 		ends := plots.Series{Label: "at the end", Color: blue, Points: true}
-		lim := 0.0
 		for j := 0; j < k; j++ {
 			x0, y0, x1, y1 := w0[j], w0[k+j], w[j], w[k+j]
 			s := plots.Series{X: []float64{x0, x1}, Y: []float64{y0, y1}, Color: color.Gray{Y: 150}}
@@ -87,17 +90,25 @@ func drawNeurons(ctx context.Context, c Config, n *NeuronSpec, outs []Outcome, d
 			ends.X, ends.Y = append(ends.X, x1), append(ends.Y, y1)
 			lim = max(lim, math.Abs(x0), math.Abs(y0), math.Abs(x1), math.Abs(y1))
 		}
-		panel.Series = append(panel.Series, starts, ends)
-		// Square limits, so that directions read true.
-		lim = 1.05 * max(lim, 1)
-		panel.Series = append(panel.Series, plots.Series{X: []float64{-lim, lim}, Y: []float64{-lim, lim}, Color: color.Transparent})
-		panel.YMin, panel.YMax = -lim, lim
-		row := plots.Row{Title: fmt.Sprintf("Neurons of %s: %s", c.Name, label(o)), Panels: []plots.Panel{panel},
-			PanelWidth: 11 * vg.Centimeter, Height: 13 * vg.Centimeter}
-		ext := filepath.Ext(n.File)
-		if err := row.Save(filepath.Join(dir, n.File[:len(n.File)-len(ext)]+"-"+o.Spec.Name+ext)); err != nil {
-			return err
+		panels[i] = panel
+		panels[i].Series = append(panels[i].Series, starts, ends)
+	}
+	// Square limits shared by every panel, so that directions and
+	// distances read true and compare across runs.
+	lim *= 1.05
+	for i := range panels {
+		panels[i].Series = append(panels[i].Series, plots.Series{X: []float64{-lim, lim}, Y: []float64{-lim, lim}, Color: color.Transparent})
+		panels[i].YMin, panels[i].YMax = -lim, lim
+	}
+	// The legend is that of the first panel drawn in full.
+	legend := 0
+	for i, o := range outs {
+		if !o.Final().Result.Diverged {
+			legend = i
+			break
 		}
 	}
-	return nil
+	row := plots.Row{Title: fmt.Sprintf("Neurons of %s", c.Name), Panels: panels, Cols: 2, Legend: legend,
+		PanelWidth: 10 * vg.Centimeter, Height: 10.5 * vg.Centimeter}
+	return row.Save(filepath.Join(dir, n.File))
 }

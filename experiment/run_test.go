@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -375,4 +377,57 @@ func TestFunctionFigure(t *testing.T) {
 			t.Errorf("snapshots %v: %v, want %q", tc.snaps, err, tc.want)
 		}
 	}
+}
+
+// TestNeuronsFigure draws the neuron movement of a reduced E5 into one
+// figure, a panel per run side by side, with the start and end dots.
+func TestNeuronsFigure(t *testing.T) {
+	c := teacher2()
+	c.Iterations, c.Grid = 201, train.Grid{Kind: "every", T: 201, Every: 100}
+	c.Runs[1].Schedule.Decays[0].At = 100
+	c.Neurons = &NeuronSpec{File: "neurons.png"}
+	out := t.TempDir()
+	if _, err := Run(context.Background(), c, Options{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(out, c.Name, "neurons.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	if b.Dx() < b.Dy() {
+		t.Errorf("two runs in rows of two: want a wide figure, got %v", b)
+	}
+	orange, blue := color.RGBA{R: 240, G: 150, B: 30, A: 255}, color.RGBA{R: 30, G: 80, B: 200, A: 255}
+	for _, half := range []image.Rectangle{image.Rect(0, 0, b.Dx()/2, b.Dy()*4/5), image.Rect(b.Dx()/2, 0, b.Dx(), b.Dy()*4/5)} {
+		for _, c := range []color.Color{orange, blue} {
+			if countColor(img, half, c) < 20*20 {
+				t.Errorf("panel %v: fewer than 20 dots of colour %v", half, c)
+			}
+		}
+	}
+	d := dlnSGD()
+	d.Neurons = &NeuronSpec{File: "n.png"}
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "neurons: needs model kind two_layer with d = 2") {
+		t.Errorf("neurons of a DLN: %v", err)
+	}
+}
+
+// countColor counts the pixels of colour c in r.
+func countColor(img image.Image, r image.Rectangle, c color.Color) int {
+	r0, g0, b0, _ := c.RGBA()
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); r == r0 && g == g0 && b == b0 {
+				n++
+			}
+		}
+	}
+	return n
 }

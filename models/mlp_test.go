@@ -308,3 +308,70 @@ func TestReLUNetDerivatives(t *testing.T) {
 		})
 	}
 }
+
+// TestTorchInit compares the authors' initialisations drawn with RNG
+// "torch" with what their code gives under PyTorch 1.13 (CPU, AVX2):
+//
+//	np.random.seed(3); torch.manual_seed(3)
+//	net = FCNet2Layers(1, 100, biases=[True, False]); net.init_blanc_et_al([1, 1])
+//	np.random.seed(5); torch.manual_seed(5)
+//	net = FCNet(5, [10, 10]); net.init_gaussian([0.8, 0.8, 0.8])
+//
+// printing the first entries of each torch weight (out, in), row-major,
+// and bias.
+func TestTorchInit(t *testing.T) {
+	e4, err := (&MLPSpec{Sizes: []int{1, 100, 1}, Biases: []bool{true, false}, Init: "blanc", Scales: []float64{1, 1}, Seed: 3, RNG: "torch"}).New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e6, err := (&MLPSpec{Sizes: []int{5, 10, 10, 1}, Bias: true, Init: "gaussian", Scales: []float64{0.8}, Seed: 5, RNG: "torch"}).New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// torchW returns entry (j, k) of torch's (out, in) weight of layer i.
+	torchW := func(m *MLP, i, j, k int) float64 { return m.W[i].Float64s()[k*m.Sizes[i+1]+j] }
+	first := func(m *MLP, i, n int) []float64 {
+		var v []float64
+		for e := 0; e < n; e++ {
+			in := m.Sizes[i]
+			v = append(v, torchW(m, i, e/in, e%in))
+		}
+		return v
+	}
+	a, b := e4.(*MLP), e6.(*MLP)
+	for _, tc := range []struct {
+		name      string
+		got, want []float64
+	}{
+		{"E4 w", first(a, 0, 5), []float64{-2.5, -2.5, -2.5, -2.5, 2.5}},
+		{"E4 b", a.B[0].Float64s()[:5], []float64{3.0247628688812256, 1.3201212882995605, -0.8742892146110535, 2.9340898990631104, -5.26633358001709}},
+		{"E4 a", first(a, 1, 5), []float64{6.048444747924805, -3.1541049480438232, 5.7866668701171875, -7.923575401306152, -0.5672205686569214}},
+		{"E6 W1", first(b, 0, 3), []float64{0.06292812526226044, -0.4254462718963623, -0.3244154453277588}},
+		{"E6 b1", b.B[0].Float64s()[:2], []float64{0.3631906509399414, -0.038262780755758286}},
+		{"E6 W2", first(b, 1, 3), []float64{0.7712725400924683, 1.0395742654800415, 0.14505979418754578}},
+		{"E6 b2", b.B[1].Float64s()[:2], []float64{0.029258636757731438, 0.18144352734088898}},
+		{"E6 W3", first(b, 2, 3), []float64{-0.0359812006354332, 0.38985416293144226, 0.03885175660252571}},
+		{"E6 b3", b.B[2].Float64s(), []float64{-0.262491375207901}},
+	} {
+		if !slices.Equal(tc.got, tc.want) {
+			t.Errorf("%s = %v, want torch's %v", tc.name, tc.got, tc.want)
+		}
+	}
+	// E5's student: torch.manual_seed(0); FCNet2Layers(2, 20);
+	// init_gaussian([0.5, 0]) gives w_1 = (0.29716152, 0.7709713),
+	// w_2 = (0.2536672, −0.29551658) in float32.
+	e5, err := (&TwoLayerSpec{D: 2, M: 20, Scale: 0.5, RNG: "torch"}).New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e5.(*TwoLayer).W.Float64s() // (2, 20): column j is w_j
+	if got, want := []float32{float32(w[0]), float32(w[20]), float32(w[1]), float32(w[21])}, []float32{0.29716152, 0.7709713, 0.2536672, -0.29551658}; !slices.Equal(got, want) {
+		t.Errorf("E5 student w_1, w_2 = %v, want torch's %v", got, want)
+	}
+	if err := (&MLPSpec{Sizes: []int{2, 1}, Init: "he", RNG: "torch"}).Validate(); err == nil || !strings.Contains(err.Error(), "rng: torch draws uniform, gaussian and blanc") {
+		t.Errorf("he with torch: %v", err)
+	}
+	if err := (&TwoLayerSpec{D: 2, M: 3, Scale: 1, RNG: "mt"}).Validate(); err == nil || !strings.Contains(err.Error(), `rng: unknown "mt"`) {
+		t.Errorf("two_layer rng mt: %v", err)
+	}
+}

@@ -34,6 +34,13 @@ type MLPSpec struct {
 	Init   string    `json:"init"`
 	Scales []float64 `json:"scales,omitempty"`
 	Seed   uint32    `json:"seed,omitempty"`
+	// RNG "torch" draws uniform, gaussian and blanc as the authors' code
+	// does, from torch's generator seeded with Seed (data.TorchRand): the
+	// construction of every nn.Linear (weights kaiming-uniform, biases
+	// U(±1/√fan-in)), then the init's own draws on torch's (out, in)
+	// weights, in float32; so a seed gives the authors' net. "numpy" (the
+	// default) draws as above.
+	RNG string `json:"rng,omitempty"`
 }
 
 // Validate reports every invalid field, by its JSON key.
@@ -80,6 +87,12 @@ func (s *MLPSpec) Validate() error {
 			errs = append(errs, fmt.Errorf("scales[%d]: must be > 0 and finite, got %v", i, v))
 		}
 	}
+	switch {
+	case s.RNG == "torch" && s.Init == "he":
+		errs = append(errs, fmt.Errorf("rng: torch draws uniform, gaussian and blanc, not he"))
+	case s.RNG != "" && s.RNG != "numpy" && s.RNG != "torch":
+		errs = append(errs, fmt.Errorf("rng: unknown %q (allowed: numpy, torch)", s.RNG))
+	}
 	return errors.Join(errs...)
 }
 
@@ -94,6 +107,10 @@ func (s *MLPSpec) New() (graph.Model, error) {
 		if !b {
 			m.B[i] = nil
 		}
+	}
+	if s.RNG == "torch" {
+		s.initTorch(m)
+		return m, nil
 	}
 	r := data.NewNumpyRand(s.Seed)
 	switch s.Init {
@@ -118,6 +135,68 @@ func (s *MLPSpec) New() (graph.Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// initTorch draws m's initialisation as the authors' torch code does
+// (see RNG).
+func (s *MLPSpec) initTorch(m *MLP) {
+	r := data.NewTorchRand(uint64(s.Seed))
+	bias := make([]bool, len(m.W))
+	for i, b := range m.B {
+		bias[i] = b != nil
+	}
+	ws, bs := r.Layers(m.Sizes, bias)
+	scale := func(i int) float32 {
+		if len(s.Scales) == 1 {
+			return float32(s.Scales[0])
+		}
+		return float32(s.Scales[i])
+	}
+	switch s.Init {
+	case "gaussian":
+		for i, w := range ws {
+			r.Randn(w)
+			scaleBy(w, scale(i))
+		}
+	case "blanc":
+		// 2.5·s0·(2·round(U) − 1), 2.5·s0·N(0,1), 4·s1·N(0,1), in torch's
+		// float32 operation order.
+		r.Rand(ws[0])
+		for j, u := range ws[0] {
+			ws[0][j] = 2.5 * (-1 + 2*float32(math.RoundToEven(float64(u)))) * float32(s.Scales[0])
+		}
+		if bs[0] != nil {
+			r.Randn(bs[0])
+			scaleBy(bs[0], float32(2.5*s.Scales[0]))
+		}
+		r.Randn(ws[1])
+		scaleBy(ws[1], float32(4*s.Scales[1]))
+	}
+	for i, w := range m.W {
+		in, out := m.Sizes[i], m.Sizes[i+1]
+		v := make([]float64, in*out)
+		for j := 0; j < out; j++ {
+			for k := 0; k < in; k++ {
+				v[k*out+j] = float64(ws[i][j*in+k]) // torch's (out, in) is our (in, out)ᵀ
+			}
+		}
+		w.Set(v)
+		if b := m.B[i]; b != nil {
+			v := make([]float64, out)
+			for j, x := range bs[i] {
+				v[j] = float64(x)
+			}
+			b.Set(v)
+		}
+	}
+}
+
+// scaleBy multiplies v by c in float32, as a torch float32 tensor times a
+// Python float does.
+func scaleBy(v []float32, c float32) {
+	for i := range v {
+		v[i] *= c
+	}
 }
 
 // InitUniform draws every weight and bias of layer i from
@@ -181,6 +260,11 @@ type TwoLayerSpec struct {
 	Scale float64 `json:"scale"`
 	Dtype string  `json:"dtype,omitempty"` // "float64" (default) or "float32"
 	Seed  uint32  `json:"seed,omitempty"`
+	// RNG "torch" draws W as the authors' code does, from torch's
+	// generator seeded with Seed (data.TorchRand): FCNet2Layers(d, m)
+	// constructed, then init_gaussian([Scale, 0]), in float32; "numpy"
+	// (the default) draws W from numpy's legacy normal stream, row-major.
+	RNG string `json:"rng,omitempty"`
 }
 
 // Validate reports every invalid field, by its JSON key.
@@ -201,6 +285,9 @@ func (s *TwoLayerSpec) Validate() error {
 	if _, err := parseDtype(s.Dtype); err != nil {
 		errs = append(errs, err)
 	}
+	if s.RNG != "" && s.RNG != "numpy" && s.RNG != "torch" {
+		errs = append(errs, fmt.Errorf("rng: unknown %q (allowed: numpy, torch)", s.RNG))
+	}
 	return errors.Join(errs...)
 }
 
@@ -211,7 +298,22 @@ func (s *TwoLayerSpec) New() (graph.Model, error) {
 	}
 	dt, _ := parseDtype(s.Dtype)
 	t := NewTwoLayer(dt, s.D, s.M)
-	t.InitScaled(s.Scale, data.NewNumpyRand(s.Seed))
+	if s.RNG != "torch" {
+		t.InitScaled(s.Scale, data.NewNumpyRand(s.Seed))
+		return t, nil
+	}
+	r := data.NewTorchRand(uint64(s.Seed))
+	ws, _ := r.Layers([]int{s.D, s.M, 1}, []bool{false, false})
+	r.Randn(ws[0])
+	scaleBy(ws[0], float32(s.Scale))
+	w := make([]float64, s.D*s.M)
+	for j := 0; j < s.M; j++ {
+		for k := 0; k < s.D; k++ {
+			w[k*s.M+j] = float64(ws[0][j*s.D+k])
+		}
+	}
+	t.W.Set(w)
+	t.A.Set(make([]float64, s.M))
 	return t, nil
 }
 

@@ -89,6 +89,32 @@ func TestWithoutReplacementSeedGivesTheStream(t *testing.T) {
 	}
 }
 
+// TestWithoutReplacementIsNumpyChoice compares the batches with those of
+// numpy 1.24's legacy np.random.choice(n, B, replace=False) after
+// np.random.seed(seed), printed by
+//
+//	np.random.seed(0); [np.random.choice(15, 1, replace=False)[0] for _ in range(12)]
+//	np.random.seed(3); [np.random.choice(12, 3, replace=False) for _ in range(4)]
+func TestWithoutReplacementIsNumpyChoice(t *testing.T) {
+	for _, tc := range []struct {
+		n, batch int
+		seed     uint32
+		want     [][]int
+	}{
+		{15, 1, 0, [][]int{{1}, {2}, {4}, {13}, {0}, {1}, {2}, {10}, {13}, {8}, {10}, {4}}},
+		{12, 3, 3, [][]int{{5, 4, 1}, {3, 11, 1}, {4, 7, 8}, {5, 2, 4}}},
+	} {
+		s := train.NewWithoutReplacement(tc.n, tc.seed)
+		for k, want := range tc.want {
+			got := make([]int, tc.batch)
+			s.Next(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("n=%d seed %d batch %d = %v, want numpy's %v", tc.n, tc.seed, k, got, want)
+			}
+		}
+	}
+}
+
 func TestWithoutReplacementNextAllocatesNothing(t *testing.T) {
 	s := train.NewWithoutReplacement(100, 1)
 	idx := make([]int, 32)

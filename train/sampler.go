@@ -57,19 +57,15 @@ func (Full) Next(idx []int) {
 	}
 }
 
-// WithoutReplacement draws each batch as distinct indices, uniformly
-// among the ordered selections of len(idx) of the n examples: the law of
-// the authors' np.random.choice(n, B, replace=False) in train_fc_net.
-// Batches are independent of each other; an index may recur in the next
-// batch, as with numpy.
-//
-// It runs a partial Fisher–Yates shuffle over a permutation it keeps from
-// batch to batch, drawing each position with numpy's legacy randint
-// (data.NumpyRand.Intn) seeded with seed. Whatever order the kept
-// permutation is in, the first len(idx) positions end up a uniform
-// ordered selection, so the law is numpy's; the index stream is not
-// (numpy permutes all n indices per batch), so a seed does not reproduce
-// the authors' batches.
+// WithoutReplacement draws each batch as distinct indices, the authors'
+// np.random.choice(n, B, replace=False) in train_fc_net, index for index:
+// seeded with seed, it gives the batches of np.random.seed(seed) followed
+// by one such call per update. numpy's legacy choice takes the first B
+// entries of permutation(n), which shuffles a fresh 0, …, n−1 with
+// Fisher–Yates from the last position down, drawing each position with
+// the legacy bounded integer (data.NumpyRand.Intn); so does Next. Each
+// batch costs n − 1 draws, as in numpy. Batches are independent of each
+// other; an index may recur in the next batch.
 type WithoutReplacement struct {
 	r    *data.NumpyRand
 	perm []int
@@ -81,11 +77,7 @@ func NewWithoutReplacement(n int, seed uint32) *WithoutReplacement {
 	if n < 1 {
 		panic("train: NewWithoutReplacement: n < 1")
 	}
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	return &WithoutReplacement{r: data.NewNumpyRand(seed), perm: perm}
+	return &WithoutReplacement{r: data.NewNumpyRand(seed), perm: make([]int, n)}
 }
 
 // Next implements Sampler: idx gets len(idx) distinct indices. It
@@ -96,11 +88,14 @@ func (w *WithoutReplacement) Next(idx []int) {
 	if len(idx) > n {
 		panic(fmt.Sprintf("train: WithoutReplacement.Next: batch of %d from %d examples", len(idx), n))
 	}
-	for k := range idx {
-		j := k + w.r.Intn(n-k)
-		w.perm[k], w.perm[j] = w.perm[j], w.perm[k]
-		idx[k] = w.perm[k]
+	for i := range w.perm {
+		w.perm[i] = i
 	}
+	for i := n - 1; i > 0; i-- {
+		j := w.r.Intn(i + 1)
+		w.perm[i], w.perm[j] = w.perm[j], w.perm[i]
+	}
+	copy(idx, w.perm)
 }
 
 // Size implements Sized: w draws from [0, n) for the n of
