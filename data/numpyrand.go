@@ -16,7 +16,8 @@ const (
 
 // NumpyRand is a Mersenne Twister (MT19937) random source whose outputs
 // match numpy's legacy RandomState (np.random.seed, np.random.randn,
-// np.random.randint, ...) bit for bit when seeded with the same value.
+// np.random.randint, ...) bit for bit when seeded with the same value; its
+// normals to within 2 ulp (see NormFloat64).
 //
 // The zero value is not a seeded generator; create one with NewNumpyRand.
 // A NumpyRand is not safe for concurrent use by multiple goroutines.
@@ -95,7 +96,12 @@ func (r *NumpyRand) Float64() float64 {
 // NormFloat64 returns a standard normal value by numpy's legacy polar
 // (Marsaglia) method. Each accepted pair (x1, x2) yields two values: the
 // call returns f·x2 and caches f·x1 for the next call, exactly as numpy's
-// legacy_gauss does, so the cache is part of the stream state.
+// legacy_gauss does, so the cache is part of the stream state. The value
+// is numpy's to the last bit except where Go's math.Log and the C
+// library's log round differently: measured against numpy 1.24 on glibc,
+// 72 of the first 2030 values after seed 1 differ by 1–2 ulp (≤ 4.4e-16).
+// The uniforms, and so the stream itself, are unaffected; float32 data
+// (the authors' torch tensors) round the difference away.
 func (r *NumpyRand) NormFloat64() float64 {
 	if r.hasGauss {
 		r.hasGauss = false
