@@ -169,7 +169,7 @@ func relu1D() Config {
 		Loss:       graph.MSE,
 		Iterations: 31623,
 		Grid:       train.Grid{Kind: "paper", T: 31623, First: 100, Linspace: 151},
-		Metrics:    []string{"train_loss", "rank", "feature_sparsity", "dead_or_duplicate", "pattern_distance", "scaled_nuclear_norm", "scaled_active_fraction"},
+		Metrics:    []string{"train_loss", "test_loss", "rank", "feature_sparsity", "dead_or_duplicate", "pattern_distance", "scaled_nuclear_norm", "scaled_active_fraction"},
 		Rank:       metric.RankOptions{Examples: 300, Threshold: 1e-4, Every: 1, Set: "eval"},
 		Features:   metric.FeatureOptions{Threshold: 0.999},
 		Runs: []RunSpec{
