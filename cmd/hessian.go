@@ -25,6 +25,7 @@ func hessian(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&opt.K, "k", opt.K, "eigenvalues at each end of the spectrum")
 	fs.IntVar(&opt.Examples, "examples", 0, "training points the loss is taken over (0: all)")
 	out := fs.String("out", "", "output directory (default: DIR/hessian)")
+	block := fs.String("block", "", "comma-separated parameter names (e.g. w1,b1): the Hessian's diagonal block in them alone")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, hessianUsage)
 		fs.PrintDefaults()
@@ -32,6 +33,9 @@ func hessian(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cps, err := checkpointArgs(fs, args, run, out, "hessian", func() bool { return opt.K >= 1 && opt.Examples >= 0 }, stderr)
 	if err != nil {
 		return err
+	}
+	if *block != "" {
+		opt.Block = strings.Split(*block, ",")
 	}
 	for _, cp := range cps {
 		rep, err := experiment.AnalyseHessian(ctx, cp, opt)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot/vg"
 
@@ -23,6 +24,10 @@ type HessianOptions struct {
 	Probes   int    // random probes of the spectral density
 	Examples int    // first training points the loss is taken over; 0 means all
 	Seed     uint64 // of every random vector
+	// Block, if set, restricts the Hessian to these parameters (their
+	// graph.Param names, e.g. w1 and b1 for an MLP's first layer): its
+	// diagonal block, the curvature in them with the rest held fixed.
+	Block []string
 }
 
 // DefaultHessianOptions are the options of `sgdlab hessian`.
@@ -34,7 +39,10 @@ type HessianReport struct {
 	Run        string  `json:"run"`
 	Iteration  int     `json:"iteration"`
 	Examples   int     `json:"examples"`
-	Params     int     `json:"params"`
+	// Block lists the parameters of a block analysis; Params is then the
+	// block's size.
+	Block  []string `json:"block,omitempty"`
+	Params int      `json:"params"`
 	Loss       float64 `json:"loss"`
 	// Top and Bottom are the K largest and smallest eigenvalues, sorted
 	// away from the middle of the spectrum.
@@ -75,10 +83,17 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 	if err := h.SetData(x, y); err != nil {
 		return rep, err
 	}
-	rep.Params = h.Dim()
-	if opt.K < 1 || opt.K > h.Dim() || opt.Steps < 1 || opt.Steps > MaxMatrix/h.Dim() || opt.Matvecs < 3 || opt.Matvecs > 100_000 || opt.Probes < 1 || opt.Probes > 10_000 {
+	var op analysis.Operator = h
+	if len(opt.Block) > 0 {
+		if op, err = analysis.NewBlock(h, m, opt.Block...); err != nil {
+			return rep, fmt.Errorf("%w: hessian: %w", ErrInvalid, err)
+		}
+		rep.Block = opt.Block
+	}
+	rep.Params = op.Dim()
+	if opt.K < 1 || opt.K > op.Dim() || opt.Steps < 1 || opt.Steps > MaxMatrix/op.Dim() || opt.Matvecs < 3 || opt.Matvecs > 100_000 || opt.Probes < 1 || opt.Probes > 10_000 {
 		return rep, fmt.Errorf("%w: hessian: need 1 ≤ k ≤ %d parameters, 1 ≤ steps ≤ %d, 3 ≤ matvecs ≤ 100000 and 1 ≤ probes ≤ 10000, got %+v",
-			ErrInvalid, h.Dim(), MaxMatrix/h.Dim(), opt)
+			ErrInvalid, op.Dim(), MaxMatrix/op.Dim(), opt)
 	}
 	lossAt, err := analysis.LossAt(m, cp.Config.Loss, x, y, n)
 	if err != nil {
@@ -94,15 +109,15 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	lo := analysis.LanczosOptions{Steps: min(opt.Steps, h.Dim()), Seed: opt.Seed}
-	top, err := analysis.TopEigen(h, opt.K, lo)
+	lo := analysis.LanczosOptions{Steps: min(opt.Steps, op.Dim()), Seed: opt.Seed}
+	top, err := analysis.TopEigen(op, opt.K, lo)
 	if err != nil {
 		return rep, err
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	bottom, err := analysis.BottomEigen(h, opt.K, lo)
+	bottom, err := analysis.BottomEigen(op, opt.K, lo)
 	if err != nil {
 		return rep, err
 	}
@@ -110,28 +125,33 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	if rep.Trace, err = analysis.HutchPP(h, opt.Matvecs, opt.Seed); err != nil {
+	if rep.Trace, err = analysis.HutchPP(op, opt.Matvecs, opt.Seed); err != nil {
 		return rep, err
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	if rep.Density, err = analysis.SpectralDensity(h, min(opt.Steps, h.Dim()), opt.Probes, opt.Seed); err != nil {
+	if rep.Density, err = analysis.SpectralDensity(op, min(opt.Steps, op.Dim()), opt.Probes, opt.Seed); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
 // WriteHessian writes rep as dir/RUN.json and its spectral density as
-// dir/RUN-density.png.
+// dir/RUN-density.png; a block analysis as RUN-block-P1-P2….json and
+// RUN-block-P1-P2…-density.png, P the block's parameter names.
 func WriteHessian(dir string, rep HessianReport) error {
-	if !ValidName(rep.Run) {
-		return fmt.Errorf("%w: hessian: run name %q cannot name a file", ErrInvalid, rep.Run)
+	name := rep.Run
+	if len(rep.Block) > 0 {
+		name += "-block-" + strings.Join(rep.Block, "-")
 	}
-	if err := writeReport(dir, rep.Run+".json", rep); err != nil {
+	if !ValidName(name) {
+		return fmt.Errorf("%w: hessian: %q cannot name a file (allowed: %s)", ErrInvalid, name, NameChars)
+	}
+	if err := writeReport(dir, name+".json", rep); err != nil {
 		return err
 	}
-	return saveAtomic(filepath.Join(dir, rep.Run+"-density.png"), densityFigure(rep).Save)
+	return saveAtomic(filepath.Join(dir, name+"-density.png"), densityFigure(rep).Save)
 }
 
 // writeReport writes v as JSON to dir/name, creating dir.
