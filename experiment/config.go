@@ -32,6 +32,11 @@ type Config struct {
 	Rank    metric.RankOptions `json:"rank,omitzero"` // used by the "rank" metric
 	// Sharpness configures the "sharpness" and "step_cosine" metrics.
 	Sharpness metric.SharpnessOptions `json:"sharpness,omitzero"`
+	// BlockSharpness configures the "block_sharpness" metric.
+	BlockSharpness metric.BlockSharpnessOptions `json:"block_sharpness,omitzero"`
+	// BatchSharpness configures the "batch_sharpness" and
+	// "batch_sharpness_se" metrics.
+	BatchSharpness metric.BatchSharpnessOptions `json:"batch_sharpness,omitzero"`
 	// Features configures the metrics of the model's feature maps
 	// ("feature_sparsity", "dead_or_duplicate", "active_fraction", and
 	// NAME_MAP for map MAP).
@@ -45,6 +50,8 @@ type Config struct {
 	// Neurons, if set, draws where the neurons of a two-layer net on 2D
 	// inputs went (E5).
 	Neurons *NeuronSpec `json:"neurons,omitempty"`
+	// CentralFlow, if set, compares a GD run with its central flow.
+	CentralFlow *CentralFlowSpec `json:"central_flow,omitempty"`
 	// Calibration, if set, finds the largest constant step size that
 	// survives (see train.Calibration), with the optimizer of the first
 	// run that has an lr_factor; those runs start at it times lr_factor.
@@ -119,10 +126,22 @@ type PanelSpec struct {
 	// Reference "2/lr" adds, for every run, 2/η(t) from the run's actual
 	// schedule, dashed: the stability threshold of GD on a quadratic,
 	// against which sharpness is read (edge of stability).
-	Reference string  `json:"reference,omitempty"`
-	LogY      bool    `json:"log_y,omitempty"`
-	YMin      float64 `json:"y_min,omitempty"`
-	YMax      float64 `json:"y_max,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	// Also, if set, is a second metric drawn in the panel as dots in
+	// each run's colour (batch_sharpness beside sharpness).
+	Also string  `json:"also,omitempty"`
+	LogY bool    `json:"log_y,omitempty"`
+	YMin float64 `json:"y_min,omitempty"`
+	YMax float64 `json:"y_max,omitempty"`
+}
+
+// paramNames lists the names of m's parameters, for messages.
+func paramNames(m graph.Model) string {
+	var names []string
+	for _, p := range m.Params() {
+		names = append(names, p.Name())
+	}
+	return strings.Join(names, ", ")
 }
 
 // Limits on what a configuration may ask for, so that no configuration
@@ -288,6 +307,21 @@ func (c Config) check() (graph.Model, error) {
 			add("sharpness.steps: %d Lanczos vectors of %d parameters exceed the limit of %d values", max(s.Steps, 20), params, MaxMatrix)
 		}
 	}
+	if b := c.BlockSharpness; known["block_sharpness"] && size.D > 0 {
+		if len(b.Params) == 0 || b.Every < 0 || b.Examples < 0 || b.Examples > size.N || b.Steps < 0 {
+			add("block_sharpness: need the block's params, every ≥ 0, 0 ≤ examples ≤ data.n (%d) and steps ≥ 0, got %+v", size.N, b)
+		}
+		for i, name := range b.Params {
+			if m != nil && !slices.ContainsFunc(m.Params(), func(p *graph.Param) bool { return p.Name() == name }) {
+				add("block_sharpness.params[%d]: the model has no parameter %s (it has %s)", i, quote(name), paramNames(m))
+			}
+		}
+	}
+	if b := c.BatchSharpness; known["batch_sharpness"] && size.D > 0 {
+		if b.Batch < 0 || b.Batch > size.N || b.Every < 0 || b.MaxBatches != 0 && (b.MaxBatches < 10 || b.MaxBatches > 1_000_000) || !(b.RelErr >= 0 && b.RelErr < 1) {
+			add("batch_sharpness: need 0 ≤ batch ≤ data.n (%d; 0: the run's), every ≥ 0, max_batches 0 or in [10, 1000000] and 0 ≤ rel_err < 1, got %+v", size.N, b)
+		}
+	}
 	if f := c.Features; size.D > 0 {
 		n := size.N
 		if f.Set == "test" {
@@ -314,6 +348,7 @@ func (c Config) check() (graph.Model, error) {
 	}
 	c.Function.validate(c, in, add)
 	c.Neurons.validate(c, add)
+	c.CentralFlow.validate(c, add)
 	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
 		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
 	}
@@ -432,6 +467,9 @@ func (c Config) checkFigures(known map[string]bool, add func(string, ...any)) {
 			}
 			if p.Reference != "" && p.Reference != "2/lr" {
 				add("figures[%d].panels[%d].reference: unknown %s (allowed: 2/lr)", i, j, quote(p.Reference))
+			}
+			if p.Also != "" && !known[p.Also] {
+				add("figures[%d].panels[%d].also: %s is not among the experiment's metrics", i, j, quote(p.Also))
 			}
 			if p.LogY && (p.YMin < 0 || p.YMax < 0) {
 				add("figures[%d].panels[%d]: a log axis needs y_min and y_max ≥ 0 (0: automatic)", i, j)

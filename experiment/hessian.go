@@ -35,15 +35,15 @@ var DefaultHessianOptions = HessianOptions{K: 5, Steps: 60, Matvecs: 60, Probes:
 
 // HessianReport is what `sgdlab hessian` writes for one checkpoint.
 type HessianReport struct {
-	Experiment string  `json:"experiment"`
-	Run        string  `json:"run"`
-	Iteration  int     `json:"iteration"`
-	Examples   int     `json:"examples"`
+	Experiment string `json:"experiment"`
+	Run        string `json:"run"`
+	Iteration  int    `json:"iteration"`
+	Examples   int    `json:"examples"`
 	// Block lists the parameters of a block analysis; Params is then the
 	// block's size.
 	Block  []string `json:"block,omitempty"`
 	Params int      `json:"params"`
-	Loss       float64 `json:"loss"`
+	Loss   float64  `json:"loss"`
 	// Top and Bottom are the K largest and smallest eigenvalues, sorted
 	// away from the middle of the spectrum.
 	Top    []float64 `json:"top"`

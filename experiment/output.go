@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -125,6 +126,11 @@ func write(ctx context.Context, dir string, t trained, sum Summary) error {
 			return fmt.Errorf("neurons: %w", err)
 		}
 	}
+	if c.CentralFlow != nil {
+		if err := drawCentralFlow(ctx, c, c.CentralFlow, t.ds, dir); err != nil {
+			return fmt.Errorf("central flow: %w", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -203,10 +209,16 @@ func writeCSV(path string, c Config, outs []Outcome) error {
 	for _, o := range outs {
 		for _, a := range o.Attempts {
 			r := a.Result
+			// The history holds the step metrics after the others; the
+			// columns follow c.Metrics.
+			col := make([]int, len(c.Metrics))
+			for j, name := range c.Metrics {
+				col[j] = slices.Index(r.Names, name)
+			}
 			for k, it := range r.Iters {
 				row := []string{o.Spec.Name, fmtFloat(a.LR), strconv.Itoa(it), fmtFloat(r.Rates[k])}
-				for _, v := range r.Values[k] {
-					row = append(row, fmtFloat(v))
+				for _, j := range col {
+					row = append(row, fmtFloat(r.Values[k][j]))
 				}
 				w.Write(row)
 			}
@@ -242,12 +254,14 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 			// out, so that the line joins the points it measured.
 			ys, _ := r.Column(p.Metric)
 			s := plots.Series{Label: label(o), Color: colors[i], Dashed: r.Diverged}
-			for j, it := range r.Iters {
-				if !math.IsNaN(ys[j]) {
-					s.X, s.Y = append(s.X, float64(it)), append(s.Y, ys[j])
-				}
-			}
+			s.X, s.Y = measured(r.Iters, ys)
 			panel.Series = append(panel.Series, s)
+			if p.Also != "" {
+				ys, _ := r.Column(p.Also)
+				also := plots.Series{Color: colors[i], Points: true}
+				also.X, also.Y = measured(r.Iters, ys)
+				panel.Series = append(panel.Series, also)
+			}
 			if p.Reference == "2/lr" {
 				ref := plots.Series{Color: colors[i], Dashed: true}
 				for j, it := range r.Iters {
@@ -266,6 +280,17 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 		}
 	}
 	return row
+}
+
+// measured returns the points (iteration, value) of a history column
+// where the metric was measured (not NaN).
+func measured(iters []int, ys []float64) (x, y []float64) {
+	for j, it := range iters {
+		if !math.IsNaN(ys[j]) {
+			x, y = append(x, float64(it)), append(y, ys[j])
+		}
+	}
+	return x, y
 }
 
 // runColors gives each run a colour: a light-to-dark ramp within each

@@ -105,6 +105,8 @@ func dlnGD() Config {
 				{Metric: "l0", Title: "‖β‖₀ of β = u·v, threshold 1e-50", YLabel: "non-zero coordinates"},
 			},
 		}, sharpnessFigure("dln-gd-sharpness.png", "E2: sharpness against 2/η (edge of stability) and the bouncing direction")},
+		// GD with γ = 3.53 before its first decay, beside its central flow.
+		CentralFlow: &CentralFlowSpec{Run: "gd-decay-10", Steps: 1000, File: "dln-gd-central-flow.png"},
 	}
 }
 
@@ -146,6 +148,7 @@ func dlnSurface() Config {
 			TrainFile: "dln-surface-train.png",
 			TestFile:  "dln-surface-test.png",
 		},
+		CentralFlow: &CentralFlowSpec{Run: "gd", Steps: 1000, File: "dln-surface-central-flow.png"},
 	}
 }
 
@@ -215,9 +218,12 @@ func teacher2Layer() Config {
 		Loss:       graph.MSE,
 		Iterations: t,
 		Grid:       train.Grid{Kind: "paper", T: t, First: 100, Linspace: 151},
-		Metrics:    []string{"train_loss", "test_loss", "rank", "feature_sparsity", "scaled_nuclear_norm", "scaled_active_fraction", "pattern_distance"},
-		Rank:       metric.RankOptions{Examples: 60, Threshold: 1e-4, Every: 1},
-		Features:   metric.FeatureOptions{Threshold: 0.99},
+		Metrics: []string{"train_loss", "test_loss", "rank", "feature_sparsity", "scaled_nuclear_norm", "scaled_active_fraction", "pattern_distance",
+			"sharpness", "batch_sharpness", "batch_sharpness_se"},
+		Rank:           metric.RankOptions{Examples: 60, Threshold: 1e-4, Every: 1},
+		Features:       metric.FeatureOptions{Threshold: 0.99},
+		Sharpness:      metric.SharpnessOptions{Every: 2},
+		BatchSharpness: metric.BatchSharpnessOptions{Every: 2},
 		Runs: []RunSpec{
 			{Name: "small", Label: "SGD η=0.13", Optimizer: sgd, Schedule: train.ScheduleSpec{Kind: "constant", LR: 0.13}},
 			decayed("decay-10", 0.1, 2), decayed("decay-30", 0.3, 4), decayed("decay-50", 0.5, 5),
@@ -230,6 +236,13 @@ func teacher2Layer() Config {
 				{Metric: "test_loss", Title: "test loss", YLabel: "MSE", LogY: true},
 				{Metric: "rank", Title: "rank of φ(X_test[:60]), threshold 1e-4", YLabel: "rank"},
 				{Metric: "feature_sparsity", Title: "feature sparsity, ρ* = 0.99", YLabel: "fraction"},
+			},
+		}, {
+			File:  "teacher-2layer-sharpness.png",
+			Title: "E5: λ_max (lines) and batch sharpness (dots) against 2/η (dashed)",
+			Panels: []PanelSpec{
+				{Metric: "train_loss", Title: "train loss", YLabel: "MSE", LogY: true},
+				{Metric: "sharpness", Also: "batch_sharpness", Title: "curvature", YLabel: "sharpness", LogY: true, Reference: "2/lr"},
 			},
 		}},
 		Neurons: &NeuronSpec{File: "teacher-2layer-neurons.png"},
@@ -330,6 +343,11 @@ func (c Config) Quick() Config {
 		runs[i] = r
 	}
 	c.Runs = runs
+	if c.CentralFlow != nil {
+		f := *c.CentralFlow
+		f.Steps = max(1, f.Steps/10)
+		c.CentralFlow = &f
+	}
 	if c.Function.snapshots() {
 		f := *c.Function
 		f.Snapshots = c.shrunkSnapshots()

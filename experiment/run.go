@@ -209,7 +209,12 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		return a, err
 	}
 	evals = evals[:countUpTo(evals, c.Iterations)]
-	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Rank: c.Rank, Sharpness: c.Sharpness, Features: c.Features, Eval: ds.eval}
+	batch := o.Batch
+	if o.Kind == "gd" {
+		batch = trainSet.N
+	}
+	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Batch: batch,
+		Rank: c.Rank, Sharpness: c.Sharpness, BlockSharpness: c.BlockSharpness, BatchSharpness: c.BatchSharpness, Features: c.Features, Eval: ds.eval}
 	metrics, steps, err := metric.Build(c.Metrics, env)
 	if err != nil {
 		return a, err

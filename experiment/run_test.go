@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +50,9 @@ func readSummary(t *testing.T, dir string) (Summary, []byte) {
 func TestRunWritesTheOutputContract(t *testing.T) {
 	out := t.TempDir()
 	c := small()
+	// A step metric before others: the history keeps it last, the CSV
+	// columns follow the configuration.
+	c.Metrics = append(slices.DeleteFunc(slices.Clone(c.Metrics), func(m string) bool { return m == "rank" }), "rank")
 	if _, err := Run(context.Background(), c, Options{Out: out}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +84,20 @@ func TestRunWritesTheOutputContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if want := "run,lr0,iteration,lr,train_loss,test_loss,l0,l1,l2_uv,balancedness,rank,sharpness,step_cosine"; lines[0] != want {
+	if want := "run,lr0,iteration,lr,train_loss,test_loss,l0,l1,l2_uv,balancedness,sharpness,step_cosine,rank"; lines[0] != want {
 		t.Errorf("metrics.csv header %q, want %q", lines[0], want)
 	}
 	if len(lines) != 1+2*48 {
-		t.Errorf("metrics.csv has %d rows, want 1 + 2 runs × 48 points", len(lines))
+		t.Fatalf("metrics.csv has %d rows, want 1 + 2 runs × 48 points", len(lines))
+	}
+	// Each run's last row holds its final values, column by column.
+	for k, r := range s.Runs {
+		row := strings.Split(lines[(k+1)*48], ",")
+		for j, m := range c.Metrics {
+			if v, err := strconv.ParseFloat(row[4+j], 64); err != nil || v != *r.Final[m] {
+				t.Errorf("run %s: metrics.csv column %s = %q, final %v", r.Name, m, row[4+j], *r.Final[m])
+			}
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, "dln-sgd.png"))
 	if err != nil {
@@ -190,8 +203,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Model = Model("dln", &models.DLNSpec{D: 0, Alpha: -1, Init: "zero"}) },
 			"model.d: must be in [1, 33554432], got 0\nmodel.alpha: must be > 0 and finite, got -1\nmodel.init: unknown \"zero\" (allowed: const, random)"},
 		{func(c *Config) { c.Model = Model("mlp", &models.MLPSpec{Sizes: []int{200, 10, 1}, Init: "he"}) },
-			`metrics[2]: "l0" is not a metric of this model, *models.MLP (every model: active_fraction, dead_or_duplicate, effective_rank, feature_sparsity, l2_uv, pattern_distance, rank, scaled_active_fraction, scaled_nuclear_norm, sharpness, step_cosine, test_loss, train_loss; this model's own: none)`},
-		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: active_fraction, dead_or_duplicate, effective_rank, feature_sparsity, l2_uv, pattern_distance, rank, scaled_active_fraction, scaled_nuclear_norm, sharpness, step_cosine, test_loss, train_loss; this model's own: l0, l1, balancedness)`},
+			`metrics[2]: "l0" is not a metric of this model, *models.MLP (every model: ` + everyModel + `; this model's own: none)`},
+		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: ` + everyModel + `; this model's own: l0, l1, balancedness)`},
 		{func(c *Config) { c.Metrics = []string{"train_loss", "step_cosine", "sharpness"} }, `metrics[1]: "step_cosine" needs "sharpness" listed before it`},
 		{func(c *Config) { c.Metrics = append(c.Metrics, "l0") }, `metrics[9]: "l0" is listed twice`},
 		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, sgd_noreplace, gd)`},
@@ -431,3 +444,51 @@ func countColor(img image.Image, r image.Rectangle, c color.Color) int {
 	}
 	return n
 }
+
+// TestCentralFlowSpec writes the central flow of a reduced E3 and
+// refuses central flows of runs that are not constant-step GD.
+func TestCentralFlowSpec(t *testing.T) {
+	c := dlnSurface().Quick()
+	c.Surface, c.Figures = nil, nil
+	c.CentralFlow.Steps = 30
+	out := t.TempDir()
+	if _, err := Run(context.Background(), c, Options{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, c.Name, "dln-surface-central-flow.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 1+31 || !strings.HasPrefix(lines[0], "step,gd_loss,gd_average,flow_loss,flow_predicted") {
+		t.Errorf("central-flow table: %d lines, header %q; want 31 steps", len(lines), lines[0])
+	}
+	if _, err := os.Stat(filepath.Join(out, c.Name, "dln-surface-central-flow.png")); err != nil {
+		t.Error(err)
+	}
+	for _, tc := range []struct {
+		spec CentralFlowSpec
+		want string
+	}{
+		{CentralFlowSpec{Run: "sgd", Steps: 10, File: "f.png"}, `central_flow.run: "sgd" is a sgd run`},
+		{CentralFlowSpec{Run: "none", Steps: 10, File: "f.png"}, `central_flow.run: no run "none"`},
+		{CentralFlowSpec{Run: "gd", Steps: 6000, File: "f.png"}, `central_flow.steps: run "gd" changes its step size at update 5001, before 6000`},
+		{CentralFlowSpec{Run: "gd", Steps: 0, File: "f.png"}, "central_flow: need 1 ≤ steps ≤ iterations (10001)"},
+		{CentralFlowSpec{Run: "gd", Steps: 10, File: "../f.png"}, "central_flow.file: must be a plain file name"},
+	} {
+		d := dlnSurface()
+		d.CentralFlow = &tc.spec
+		if err := d.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
+// everyModel lists the metrics of every model, as errors print them.
+var everyModel = func() string {
+	var names []string
+	for _, d := range metric.Definitions() {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
+}()

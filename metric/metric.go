@@ -24,14 +24,19 @@ type Env struct {
 	Train, Test data.Set
 	// Points is the number of evaluation points the run reaches. Metrics
 	// computed only at every k-th point also compute the last.
-	Points    int
-	Rank      RankOptions
-	Sharpness SharpnessOptions
-	Features  FeatureOptions
+	Points int
+	// Batch is the run's batch size (batch_sharpness's default).
+	Batch          int
+	Rank           RankOptions
+	Sharpness      SharpnessOptions
+	BlockSharpness BlockSharpnessOptions
+	BatchSharpness BatchSharpnessOptions
+	Features       FeatureOptions
 	// Eval holds the data's evaluation points, if it has any.
 	Eval data.Set
 
-	sharp *Sharpness // shared by sharpness and step_cosine
+	sharp  *Sharpness      // shared by sharpness and step_cosine
+	bsharp *BatchSharpness // shared by batch_sharpness and its _se
 }
 
 // Definition describes a registered metric.
@@ -275,6 +280,31 @@ func init() {
 				return train.Metric{}, err
 			}
 			return s.Metric(), nil
+		}})
+	Register(Definition{Name: "block_sharpness", Doc: "λ_max of the diagonal block of the training-loss Hessian in some parameters, their curvature alone (see BlockSharpnessOptions)",
+		New: func(e *Env) (train.Metric, error) {
+			s, err := NewBlockSharpness(e.Model, e.Loss, e.Train, e.BlockSharpness, e.Points)
+			if err != nil {
+				return train.Metric{}, err
+			}
+			return s.Metric(), nil
+		}})
+	Register(Definition{Name: "batch_sharpness", Doc: "E_B[g_Bᵀ H_B g_B / ‖g_B‖²] over training batches, the curvature of each batch loss along its own gradient (edge of stochastic stability; see BatchSharpnessOptions)",
+		New: func(e *Env) (train.Metric, error) {
+			s, err := e.batchSharpness()
+			if err != nil {
+				return train.Metric{}, err
+			}
+			return s.Metric(), nil
+		}})
+	Register(Definition{Name: "batch_sharpness_se", Doc: "the standard error of batch_sharpness's Monte-Carlo mean at the same point",
+		Needs: []string{"batch_sharpness"},
+		New: func(e *Env) (train.Metric, error) {
+			s, err := e.batchSharpness()
+			if err != nil {
+				return train.Metric{}, err
+			}
+			return s.SEMetric(), nil
 		}})
 	Register(Definition{Name: "step_cosine", Doc: "|cos| between the update and the top Hessian eigenvector of the same point",
 		Needs: []string{"sharpness"},

@@ -918,3 +918,113 @@ func TestScaledAndRankMetrics(t *testing.T) {
 		t.Errorf("scaled metric of the last hidden layer of a one-output MLP: %v", err)
 	}
 }
+
+// TestBatchSharpnessOnQuadratic checks the Monte-Carlo batch sharpness of
+// a linear model under ½·MSE, whose batch Hessians are known: H_B =
+// (1/B)Σ x_i x_iᵀ and g_B = (1/B)Σ r_i x_i. The estimate must lie within
+// three of its standard errors of the exact mean of g_Bᵀ H_B g_B / ‖g_B‖²
+// over all batches of distinct examples, and stop at the requested
+// relative error.
+func TestBatchSharpnessOnQuadratic(t *testing.T) {
+	const n, d = 7, 3
+	set := gaussianSet(n, d, 5)
+	lin := models.NewMLP(graph.Float64, false, d, 1)
+	lin.W[0].Set([]float64{0.3, -1.2, 0.8})
+	w := lin.W[0].Float64s()
+	x := func(i int) []float64 { return set.X[i*d : (i+1)*d] }
+	r := func(i int) float64 { return floats.Dot(x(i), w) - set.Y[i] }
+	for _, batch := range []int{1, 2, 3} {
+		// The exact mean over the C(n, batch) batches.
+		var sum float64
+		var count int
+		var subsets func(start int, chosen []int)
+		subsets = func(start int, chosen []int) {
+			if len(chosen) == batch {
+				g, hg := make([]float64, d), make([]float64, d)
+				for _, i := range chosen {
+					floats.AddScaled(g, r(i)/float64(batch), x(i))
+				}
+				for _, i := range chosen {
+					floats.AddScaled(hg, floats.Dot(x(i), g)/float64(batch), x(i))
+				}
+				sum += floats.Dot(g, hg) / floats.Dot(g, g)
+				count++
+				return
+			}
+			for i := start; i < n; i++ {
+				subsets(i+1, append(chosen, i))
+			}
+		}
+		subsets(0, nil)
+		want := sum / float64(count)
+		s, err := metric.NewBatchSharpness(lin, graph.HalfMSE, set, metric.BatchSharpnessOptions{Batch: batch, RelErr: 0.01, Seed: 3}, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, se, batches, err := s.Estimate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("batch %d: estimate %.5g ± %.2g over %d batches, exact %.5g", batch, got, se, batches, want)
+		if math.Abs(got-want) > 3*se || !(se > 0) {
+			t.Errorf("batch %d: estimate %v ± %v, exact %v: off by %.1f standard errors", batch, got, se, want, math.Abs(got-want)/se)
+		}
+		if se > 0.01*got && batches < 1000 {
+			t.Errorf("batch %d: stopped at %d batches with relative error %.3g > 0.01", batch, batches, se/got)
+		}
+	}
+	if _, err := metric.NewBatchSharpness(lin, graph.HalfMSE, set, metric.BatchSharpnessOptions{Batch: n + 1}, 1, 1); err == nil {
+		t.Error("batch larger than the data: no error")
+	}
+	// In a run: the standard error comes with each estimate, NaN where
+	// the estimate is skipped.
+	env := &metric.Env{Model: lin, Loss: graph.HalfMSE, Train: set, Test: set, Points: 3, Batch: 2, BatchSharpness: metric.BatchSharpnessOptions{Every: 2}}
+	ms, _, err := metric.Build([]string{"batch_sharpness", "batch_sharpness_se"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for point := 0; point < 3; point++ {
+		v, _ := ms[0].Measure()
+		se, _ := ms[1].Measure()
+		if due := point != 1; due != !math.IsNaN(v) || math.IsNaN(v) != math.IsNaN(se) || due && !(se > 0 && se < 0.05*v) {
+			t.Errorf("point %d: batch_sharpness %v ± %v", point, v, se)
+		}
+	}
+}
+
+// TestBlockSharpness checks the in-loop block sharpness against λ_max of
+// the block of the assembled Hessian, through analysis.Block.
+func TestBlockSharpness(t *testing.T) {
+	net := models.NewTwoLayer(graph.Float64, 3, 5)
+	net.InitScaled(0.7, data.NewNumpyRand(2))
+	a := make([]float64, 5)
+	data.NewNumpyRand(8).Normals(a)
+	net.A.Set(a)
+	set := gaussianSet(6, 3, 4)
+	env := &metric.Env{Model: net, Loss: graph.MSE, Train: set, Test: set, Points: 1, BlockSharpness: metric.BlockSharpnessOptions{Params: []string{"a"}}}
+	ms, _, err := metric.Build([]string{"block_sharpness"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ms[0].Measure()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The a-block of MSE is (2/n)·ΦᵀΦ with Φ = relu(XW): its λ_max.
+	p, _ := graph.CompileLoss(net, graph.OutputSum, set.N)
+	p.Run(set.X, nil)
+	phi := mat.NewDense(set.N, 5, nil)
+	p.Feature("1", phi.RawMatrix().Data)
+	var g mat.SymDense
+	g.SymOuterK(2/float64(set.N), phi.T())
+	var es mat.EigenSym
+	es.Factorize(&g, false)
+	want := es.Values(nil)[4]
+	if math.Abs(got-want) > 1e-9*want {
+		t.Errorf("block_sharpness of a = %v, want λ_max((2/n)ΦᵀΦ) = %v", got, want)
+	}
+	env.BlockSharpness.Params = []string{"b"}
+	if _, _, err := metric.Build([]string{"block_sharpness"}, env); err == nil || !strings.Contains(err.Error(), `no parameter "b"`) {
+		t.Errorf("block of an unknown parameter: %v", err)
+	}
+}

@@ -168,9 +168,18 @@ func (cv curve) lines(c draw.Canvas, p *plot.Plot) [][]vg.Point {
 // Plot implements plot.Plotter.
 func (cv curve) Plot(c draw.Canvas, p *plot.Plot) {
 	dot := draw.GlyphStyle{Color: cv.style.Color, Radius: cv.style.Width, Shape: draw.CircleGlyph{}}
+	// A few data points get large dots; a dense series (a metric at every
+	// evaluation point) small ones, so that they do not merge into a band.
+	n := 0
+	for _, run := range cv.runs {
+		n += len(run)
+	}
 	for _, line := range cv.lines(c, p) {
 		if cv.points {
 			dot.Radius = 2 * cv.style.Width
+			if n > 60 {
+				dot.Radius = 0.6 * cv.style.Width
+			}
 			for _, pt := range line {
 				if c.Contains(pt) {
 					c.DrawGlyph(dot, pt)
