@@ -25,6 +25,7 @@ func hessian(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&opt.K, "k", opt.K, "eigenvalues at each end of the spectrum")
 	fs.IntVar(&opt.Examples, "examples", 0, "training points the loss is taken over (0: all)")
 	out := fs.String("out", "", "output directory (default: DIR/hessian)")
+	fs.IntVar(&opt.Draws, "draws", 0, "with -examples: also λ_max and trace on this many random subsamples of that size, with standard errors")
 	block := fs.String("block", "", "comma-separated parameter names (e.g. w1,b1): the Hessian's diagonal block in them alone")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, hessianUsage)
@@ -48,6 +49,9 @@ func hessian(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "%s/%s at iteration %d (%d parameters, loss on %d points %.4g): λ_max %.6g, λ_min %.6g, trace ≈ %.6g\n",
 			rep.Experiment, rep.Run, rep.Iteration, rep.Params, rep.Examples, rep.Loss, rep.Top[0], rep.Bottom[0], rep.Trace)
 		fmt.Fprintf(stdout, "  top %s; HVP check: symmetry %.1e, central differences %.1e\n", fmtValues(rep.Top), rep.Check.Symmetry, rep.Check.FiniteDifference)
+		if s := rep.Sampled; s != nil {
+			fmt.Fprintf(stdout, "  on %d subsamples of %d points: λ_max %.6g ± %.2g, trace %.6g ± %.2g (mean ± standard error)\n", s.Draws, s.Examples, s.TopMean, s.TopSE, s.TraceMean, s.TraceSE)
+		}
 	}
 	fmt.Fprintf(stdout, "written to %s\n", *out)
 	return nil

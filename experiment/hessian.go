@@ -11,8 +11,10 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"sgdlab/analysis"
+	"sgdlab/data"
 	"sgdlab/graph"
 	"sgdlab/plots"
+	"sgdlab/train"
 )
 
 // HessianOptions configure the analysis of a checkpoint's training-loss
@@ -28,6 +30,25 @@ type HessianOptions struct {
 	// graph.Param names, e.g. w1 and b1 for an MLP's first layer): its
 	// diagonal block, the curvature in them with the rest held fixed.
 	Block []string
+	// Draws, if at least 2, also estimates λ_max and the trace on Draws
+	// random subsamples of Examples training points (distinct points,
+	// seeded with Seed), reporting their mean and standard error: how much
+	// a curvature measured on a sample depends on the sample.
+	Draws int
+}
+
+// SampledCurvature is λ_max and the trace of the Hessian of the loss on
+// random subsamples of the training points: each draw's values, their
+// means and the standard errors of the means.
+type SampledCurvature struct {
+	Draws     int       `json:"draws"`
+	Examples  int       `json:"examples"`
+	Top       []float64 `json:"top"`
+	Trace     []float64 `json:"trace"`
+	TopMean   float64   `json:"top_mean"`
+	TopSE     float64   `json:"top_se"`
+	TraceMean float64   `json:"trace_mean"`
+	TraceSE   float64   `json:"trace_se"`
 }
 
 // DefaultHessianOptions are the options of `sgdlab hessian`.
@@ -53,6 +74,8 @@ type HessianReport struct {
 	// with central differences.
 	Check   graph.HVPCheck   `json:"check"`
 	Density analysis.Density `json:"density"`
+	// Sampled is set with HessianOptions.Draws.
+	Sampled *SampledCurvature `json:"sampled,omitempty"`
 }
 
 // AnalyseHessian computes the spectrum of the Hessian of the training
@@ -91,8 +114,8 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 		rep.Block = opt.Block
 	}
 	rep.Params = op.Dim()
-	if opt.K < 1 || opt.K > op.Dim() || opt.Steps < 1 || opt.Steps > MaxMatrix/op.Dim() || opt.Matvecs < 3 || opt.Matvecs > 100_000 || opt.Probes < 1 || opt.Probes > 10_000 {
-		return rep, fmt.Errorf("%w: hessian: need 1 ≤ k ≤ %d parameters, 1 ≤ steps ≤ %d, 3 ≤ matvecs ≤ 100000 and 1 ≤ probes ≤ 10000, got %+v",
+	if opt.K < 1 || opt.K > op.Dim() || opt.Steps < 1 || opt.Steps > MaxMatrix/op.Dim() || opt.Matvecs < 3 || opt.Matvecs > 100_000 || opt.Probes < 1 || opt.Probes > 10_000 || opt.Draws < 0 || opt.Draws > 10_000 {
+		return rep, fmt.Errorf("%w: hessian: need 1 ≤ k ≤ %d parameters, 1 ≤ steps ≤ %d, 3 ≤ matvecs ≤ 100000, 1 ≤ probes ≤ 10000 and 0 ≤ draws ≤ 10000, got %+v",
 			ErrInvalid, op.Dim(), MaxMatrix/op.Dim(), opt)
 	}
 	lossAt, err := analysis.LossAt(m, cp.Config.Loss, x, y, n)
@@ -134,7 +157,74 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 	if rep.Density, err = analysis.SpectralDensity(op, min(opt.Steps, op.Dim()), opt.Probes, opt.Seed); err != nil {
 		return rep, err
 	}
+	if opt.Draws >= 2 {
+		if rep.Sampled, err = sampleCurvature(ctx, m, cp.Config.Loss, trainSet, n, opt); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
+}
+
+// sampleCurvature computes λ_max and the trace of the Hessian of the
+// loss on opt.Draws subsamples of n points of set, drawn without
+// replacement by numpy's choice stream seeded with opt.Seed.
+func sampleCurvature(ctx context.Context, m graph.Model, loss graph.Loss, set data.Set, n int, opt HessianOptions) (*SampledCurvature, error) {
+	h, err := graph.CompileHVP(m, loss, n)
+	if err != nil {
+		return nil, err
+	}
+	var op analysis.Operator = h
+	if len(opt.Block) > 0 {
+		if op, err = analysis.NewBlock(h, m, opt.Block...); err != nil {
+			return nil, err
+		}
+	}
+	sampler := train.NewWithoutReplacement(set.N, uint32(opt.Seed))
+	idx := make([]int, n)
+	outLen := len(set.Y) / set.N
+	x, y := make([]float64, n*set.D), make([]float64, n*outLen)
+	s := &SampledCurvature{Draws: opt.Draws, Examples: n}
+	lo := analysis.LanczosOptions{Steps: min(opt.Steps, op.Dim()), Seed: opt.Seed}
+	for d := 0; d < opt.Draws; d++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sampler.Next(idx)
+		for k, i := range idx {
+			copy(x[k*set.D:(k+1)*set.D], set.X[i*set.D:(i+1)*set.D])
+			copy(y[k*outLen:(k+1)*outLen], set.Y[i*outLen:(i+1)*outLen])
+		}
+		if err := h.SetData(x, y); err != nil {
+			return nil, err
+		}
+		top, err := analysis.TopEigen(op, 1, lo)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := analysis.HutchPP(op, opt.Matvecs, opt.Seed+uint64(d))
+		if err != nil {
+			return nil, err
+		}
+		s.Top, s.Trace = append(s.Top, top.Values[0]), append(s.Trace, tr)
+	}
+	s.TopMean, s.TopSE = meanSE(s.Top)
+	s.TraceMean, s.TraceSE = meanSE(s.Trace)
+	return s, nil
+}
+
+// meanSE returns the mean of v and its standard error (the sample
+// standard deviation over √len(v)); len(v) ≥ 2.
+func meanSE(v []float64) (mean, se float64) {
+	n := float64(len(v))
+	for _, x := range v {
+		mean += x
+	}
+	mean /= n
+	var ss float64
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / (n - 1) / n)
 }
 
 // WriteHessian writes rep as dir/RUN.json and its spectral density as

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"sgdlab/analysis"
 	"sgdlab/graph"
 	"sgdlab/train"
 )
@@ -72,6 +73,46 @@ func TestCheckpointAndHessian(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(hdir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+
+	// On subsamples: each draw's λ_max is that of the Hessian on its own
+	// points, and the spread of the draws gives the standard error.
+	opt := HessianOptions{K: 1, Steps: 60, Matvecs: 30, Probes: 4, Seed: 3, Examples: 5, Draws: 6}
+	rep, err = AnalyseHessian(context.Background(), cp, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Sampled
+	if s == nil || len(s.Top) != 6 || len(s.Trace) != 6 {
+		t.Fatalf("sampled curvature %+v, want 6 draws", s)
+	}
+	set, _, _ := c.Data.Source.Load()
+	sampler := train.NewWithoutReplacement(set.N, 3)
+	idx := make([]int, 5)
+	var sum, ss float64
+	for d := 0; d < 6; d++ {
+		sampler.Next(idx)
+		var x, y []float64
+		for _, i := range idx {
+			x, y = append(x, set.Row(i)...), append(y, set.Y[i])
+		}
+		h, _ := graph.CompileHVP(m, c.Loss, 5)
+		h.SetData(x, y)
+		top, err := analysis.TopEigen(h, 1, analysis.LanczosOptions{Steps: 60, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(s.Top[d]-top.Values[0]) > 1e-10*top.Values[0] {
+			t.Errorf("draw %d: λ_max %v, on its points %v", d, s.Top[d], top.Values[0])
+		}
+		sum += top.Values[0]
+	}
+	mean := sum / 6
+	for _, v := range s.Top {
+		ss += (v - mean) * (v - mean)
+	}
+	if se := math.Sqrt(ss / 5 / 6); math.Abs(s.TopMean-mean) > 1e-10*mean || math.Abs(s.TopSE-se) > 1e-10*se || se == 0 {
+		t.Errorf("λ_max %v ± %v, want %v ± %v", s.TopMean, s.TopSE, mean, se)
 	}
 }
 
