@@ -303,8 +303,12 @@ func densityFigure(rep HessianReport) plots.Row {
 		}
 		marks = append(marks, m)
 	}
+	of := "Hessian"
+	if len(rep.Block) > 0 {
+		of = "Hessian block of " + strings.Join(rep.Block, ", ")
+	}
 	return plots.Row{
-		Title: fmt.Sprintf("Hessian spectrum of %s/%s at iteration %d (trace %.4g, λ_max %.4g)", rep.Experiment, rep.Run, rep.Iteration, rep.Trace, hi),
+		Title: fmt.Sprintf("%s spectrum of %s/%s at iteration %d (trace %.4g, λ_max %.4g)", of, rep.Experiment, rep.Run, rep.Iteration, rep.Trace, hi),
 		Panels: []plots.Panel{{
 			Title: "spectral density", XLabel: "eigenvalue", YLabel: "density", LogY: true, YMin: 1e-6 * peak,
 			Series: []plots.Series{s},
