@@ -37,6 +37,9 @@ type CentralFlowOptions struct {
 	Window int
 	// Seed seeds the Lanczos start vectors.
 	Seed uint64
+	// Progress, if set, is called every 64 steps with the number done,
+	// and once at the end.
+	Progress func(done int) `json:"-"`
 }
 
 // FlowPoint is the state of GD and of the two flows after Step steps.
@@ -132,6 +135,9 @@ func CentralFlow(ctx context.Context, m graph.Model, loss graph.Loss, x, y []flo
 				Active: last.active, SigmaTrace: last.sigmaTrace, GradientFlowLoss: lgf,
 				ToFlow: floats.Distance(wGD, wCF, 2), ToGradientFlow: floats.Distance(wGD, wGF, 2),
 			})
+		}
+		if opt.Progress != nil && (step%64 == 0 || step == opt.Steps) {
+			opt.Progress(step)
 		}
 		if step == opt.Steps {
 			break

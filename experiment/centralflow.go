@@ -82,7 +82,7 @@ func (c Config) run(name string) (RunSpec, bool) {
 
 // drawCentralFlow computes the central flow of spec f and writes its
 // figure and table into dir.
-func drawCentralFlow(ctx context.Context, c Config, f *CentralFlowSpec, ds sets, dir string) error {
+func drawCentralFlow(ctx context.Context, c Config, f *CentralFlowSpec, ds sets, dir string, opt Options) error {
 	r, _ := c.run(f.Run)
 	s, err := r.Schedule.Schedule()
 	if err != nil {
@@ -93,10 +93,16 @@ func drawCentralFlow(ctx context.Context, c Config, f *CentralFlowSpec, ds sets,
 		return err
 	}
 	lr := s.Rate(0)
-	res, err := analysis.CentralFlow(ctx, m, c.Loss, ds.train.X, ds.train.Y, ds.train.N, analysis.CentralFlowOptions{
-		LR: lr, Steps: f.Steps, Every: f.Every, Substeps: f.Substeps, K: f.K, Kappa: f.Kappa, Window: f.Window, Seed: 1})
+	flowOpt := analysis.CentralFlowOptions{LR: lr, Steps: f.Steps, Every: f.Every, Substeps: f.Substeps, K: f.K, Kappa: f.Kappa, Window: f.Window, Seed: 1}
+	if opt.Progress != nil {
+		flowOpt.Progress = func(done int) { opt.Progress("central flow of "+f.Run, done, f.Steps) }
+	}
+	res, err := analysis.CentralFlow(ctx, m, c.Loss, ds.train.X, ds.train.Y, ds.train.N, flowOpt)
 	if err != nil {
 		return err
+	}
+	if opt.Log != nil {
+		fmt.Fprintf(opt.Log, "%s: central flow of %s over %d steps written (third derivatives to %.1e)\n", c.Name, f.Run, f.Steps, res.ThirdDerivativeError)
 	}
 	if err := writeFlowCSV(filepath.Join(dir, strings.TrimSuffix(f.File, ".png")+".csv"), res); err != nil {
 		return err

@@ -73,7 +73,7 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	sum := summarize(t.c, t.outs)
 	// A signal during the write phase discards the results: the partial
 	// directory goes, and an earlier result stays as it was.
-	if err := write(ctx, p.dir, t, sum); err != nil {
+	if err := write(ctx, p.dir, t, sum, opt); err != nil {
 		return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
 	}
 	if err := p.commit(); err != nil {
@@ -85,7 +85,7 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 // write writes the output contract of t into dir, summary.json last,
 // stopping when ctx is cancelled. config.json is the configuration as run,
 // calibrated step sizes resolved.
-func write(ctx context.Context, dir string, t trained, sum Summary) error {
+func write(ctx context.Context, dir string, t trained, sum Summary, opt Options) error {
 	c, outs := t.c, t.outs
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
@@ -127,7 +127,7 @@ func write(ctx context.Context, dir string, t trained, sum Summary) error {
 		}
 	}
 	if c.CentralFlow != nil {
-		if err := drawCentralFlow(ctx, c, c.CentralFlow, t.ds, dir); err != nil {
+		if err := drawCentralFlow(ctx, c, c.CentralFlow, t.ds, dir, opt); err != nil {
 			return fmt.Errorf("central flow: %w", err)
 		}
 	}
