@@ -674,7 +674,7 @@ func linAlg[T float](sh tensor.Shape, str string, ops []operand[T]) (gorgonia.Va
 		if kb != k || sh[0] != m || sh[1] != n {
 			return nil, nil, false
 		}
-		return v, gemm(tA, tB, m, n, k, a.d, lda, b.d, ldb, o, n), true
+		return v, matMul(tA, tB, m, n, k, a.d, lda, b.d, ldb, o, n), true
 	case "A × b", "Aᵀ × b":
 		if a.shape.Dims() != 2 || b.shape.Dims() != 1 || sh.Dims() != 1 {
 			return nil, nil, false

@@ -1,0 +1,152 @@
+package gemm
+
+import "math"
+
+// microGo64 is the pure-Go micro-kernel for a 4×4 tile: the same fma
+// chain per element as the assembly (math.FMA rounds once, as VFMADD does).
+func microGo64(k int, a, b, c *float64, ldc int) {
+	const mr, nr = 4, 4
+	pa := unsafeSlice(a, k*mr)
+	pb := unsafeSlice(b, k*nr)
+	pc := unsafeSlice(c, (mr-1)*ldc+nr)
+	var acc [mr][nr]float64
+	for i := range mr {
+		copy(acc[i][:], pc[i*ldc:i*ldc+nr])
+	}
+	for l := range k {
+		av := pa[l*mr : l*mr+mr]
+		bv := pb[l*nr : l*nr+nr]
+		for i := range mr {
+			ai := av[i]
+			for j := range nr {
+				acc[i][j] = math.FMA(ai, bv[j], acc[i][j])
+			}
+		}
+	}
+	for i := range mr {
+		copy(pc[i*ldc:i*ldc+nr], acc[i][:])
+	}
+}
+
+// microGo32 is microGo64 for float32; each fma rounds through float64
+// (exact product, then two roundings), which agrees with a float32 fma
+// except, rarely, in the last bit.
+func microGo32(k int, a, b, c *float32, ldc int) {
+	const mr, nr = 4, 4
+	pa := unsafeSlice(a, k*mr)
+	pb := unsafeSlice(b, k*nr)
+	pc := unsafeSlice(c, (mr-1)*ldc+nr)
+	var acc [mr][nr]float64
+	for i := range mr {
+		for j := range nr {
+			acc[i][j] = float64(pc[i*ldc+j])
+		}
+	}
+	for l := range k {
+		av := pa[l*mr : l*mr+mr]
+		bv := pb[l*nr : l*nr+nr]
+		for i := range mr {
+			ai := float64(av[i])
+			for j := range nr {
+				acc[i][j] = float64(float32(math.FMA(ai, float64(bv[j]), acc[i][j])))
+			}
+		}
+	}
+	for i := range mr {
+		for j := range nr {
+			pc[i*ldc+j] = float32(acc[i][j])
+		}
+	}
+}
+
+// dot4Go64 sums as dot4AVX2D does, so that the pure-Go path agrees with
+// the assembly bit for bit: eight fma chains per row over the columns
+// j ≡ t mod 8 of the first n−n%8, reduced pairwise (t with t+4, then t
+// with t+2, then the two left), then the fma chain of the rest added.
+func dot4Go64(n int, a *float64, lda int, x, y *float64) {
+	pa := unsafeSlice(a, 3*lda+n)
+	px := unsafeSlice(x, n)
+	py := unsafeSlice(y, 4)
+	body := n - n%8
+	for r := range 4 {
+		row := pa[r*lda : r*lda+n]
+		var p [8]float64
+		for j := 0; j < body; j += 8 {
+			for t := range 8 {
+				p[t] = math.FMA(row[j+t], px[j+t], p[t])
+			}
+		}
+		var tail float64
+		for j := body; j < n; j++ {
+			tail = math.FMA(row[j], px[j], tail)
+		}
+		var q [4]float64
+		for t := range 4 {
+			q[t] = p[t] + p[t+4]
+		}
+		py[r] = ((q[0] + q[2]) + (q[1] + q[3])) + tail
+	}
+}
+
+// dot4Go32 is dot4Go64 for float32 and dot4AVX2S: sixteen chains, reduced
+// t with t+8, t+4, then the pairs (0,1) and (2,3), then those two.
+func dot4Go32(n int, a *float32, lda int, x, y *float32) {
+	pa := unsafeSlice(a, 3*lda+n)
+	px := unsafeSlice(x, n)
+	py := unsafeSlice(y, 4)
+	body := n - n%16
+	for r := range 4 {
+		row := pa[r*lda : r*lda+n]
+		var p [16]float32
+		for j := 0; j < body; j += 16 {
+			for t := range 16 {
+				p[t] = fma32(row[j+t], px[j+t], p[t])
+			}
+		}
+		var tail float32
+		for j := body; j < n; j++ {
+			tail = fma32(row[j], px[j], tail)
+		}
+		var q [8]float32
+		for t := range 8 {
+			q[t] = p[t] + p[t+8]
+		}
+		var h [4]float32
+		for t := range 4 {
+			h[t] = q[t] + q[t+4]
+		}
+		py[r] = ((h[0] + h[1]) + (h[2] + h[3])) + tail
+	}
+}
+
+func axpy4Go64(n int, a *float64, lda int, s, y *float64) {
+	pa := unsafeSlice(a, 3*lda+n)
+	ps := unsafeSlice(s, 4)
+	py := unsafeSlice(y, n)
+	for j := range py {
+		v := py[j]
+		for r := range 4 {
+			v = math.FMA(ps[r], pa[r*lda+j], v)
+		}
+		py[j] = v
+	}
+}
+
+func axpy4Go32(n int, a *float32, lda int, s, y *float32) {
+	pa := unsafeSlice(a, 3*lda+n)
+	ps := unsafeSlice(s, 4)
+	py := unsafeSlice(y, n)
+	for j := range py {
+		v := py[j]
+		for r := range 4 {
+			v = float32(math.FMA(float64(ps[r]), float64(pa[r*lda+j]), float64(v)))
+		}
+		py[j] = v
+	}
+}
+
+func fma64(a, b, c float64) float64 { return math.FMA(a, b, c) }
+
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
+}

@@ -1,0 +1,62 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+)
+
+// task is a product split into parts.
+type task interface{ do(part int) }
+
+type job struct {
+	t    task
+	part int
+	wg   *sync.WaitGroup
+}
+
+// jobs feeds the persistent workers; poolOnce starts them.
+var (
+	jobs     = make(chan job, 64)
+	poolOnce sync.Once
+)
+
+// run computes parts 1..parts−1 of t on the pool and part 0 on the
+// calling goroutine, then helps with whatever is still queued, and returns
+// when all parts are done. Nothing is allocated.
+func run(t task, parts int, wg *sync.WaitGroup) {
+	poolOnce.Do(startWorkers)
+	wg.Add(parts - 1)
+	for p := 1; p < parts; p++ {
+		select {
+		case jobs <- job{t: t, part: p, wg: wg}:
+		default:
+			t.do(p)
+			wg.Done()
+		}
+	}
+	t.do(0)
+	for {
+		select {
+		case j := <-jobs:
+			j.t.do(j.part)
+			j.wg.Done()
+			continue
+		default:
+		}
+		break
+	}
+	wg.Wait()
+}
+
+// startWorkers starts one worker per CPU beyond the caller's; they live
+// for the rest of the process.
+func startWorkers() {
+	for range max(runtime.NumCPU(), runtime.GOMAXPROCS(0)) - 1 {
+		go func() {
+			for j := range jobs {
+				j.t.do(j.part)
+				j.wg.Done()
+			}
+		}()
+	}
+}
