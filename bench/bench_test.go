@@ -74,6 +74,24 @@ func TestE1ConfigHasNoRank(t *testing.T) {
 	}
 }
 
+// TestE1RankConfig: the equal-work peer computes the losses and the rank
+// at every grid point, nothing else, with the paper's Jacobian.
+func TestE1RankConfig(t *testing.T) {
+	c, err := E1RankConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Metrics, []string{"train_loss", "test_loss", "rank"}) {
+		t.Errorf("metrics %v, want the losses and rank", c.Metrics)
+	}
+	if c.Rank.Examples != 400 || c.Rank.Threshold != 1e-15 || c.Rank.Every != 1 {
+		t.Errorf("rank options %+v, want 400 examples, threshold 1e-15, every point", c.Rank)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestMeasureCountsAllocations: a workload that allocates once per unit
 // must be reported as such, and one that does not as zero.
 func TestMeasureCountsAllocations(t *testing.T) {
@@ -110,6 +128,10 @@ func TestMeasureCountsAllocations(t *testing.T) {
 	}
 	_ = sink
 }
+
+// BenchmarkSVD: singular values of a 400×400 matrix on the installed
+// BLAS.
+func BenchmarkSVD(b *testing.B) { benchmark(b, "svd") }
 
 // BenchmarkDLNEnsemble: 64 DLN runs of 10⁴ steps as one ensemble per
 // thread, per op (-cpu 1 for a single ensemble of 64).

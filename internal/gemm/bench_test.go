@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/gonum"
+	"gonum.org/v1/gonum/mat"
 )
 
 // mlpShapes are the products of one step of the 784-256-256-10 MLP at
@@ -56,4 +59,31 @@ func benchGemm[T float](b *testing.B, p *path, f func(tA, tB blas.Transpose, m, 
 		f(trans(tA), trans(tB), m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 	}
 	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSVD400 times the singular values (no vectors) of a 400×400
+// matrix, the rank metric's Jacobian size, with gonum's LAPACK on each
+// path's BLAS and on gonum's own.
+func BenchmarkSVD400(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := mat.NewDense(400, 400, randSlice[float64](rng, 400*400))
+	run := func(b *testing.B, impl blas.Float64) {
+		blas64.Use(impl)
+		defer blas64.Use(gonum.Implementation{})
+		var svd mat.SVD
+		for b.Loop() {
+			if !svd.Factorize(a, mat.SVDNone) {
+				b.Fatal("SVD did not converge")
+			}
+		}
+	}
+	for _, p := range usablePaths() {
+		b.Run(p.name, func(b *testing.B) {
+			saved := active
+			active = p
+			defer func() { active = saved }()
+			run(b, Implementation{})
+		})
+	}
+	b.Run("gonum", func(b *testing.B) { run(b, gonum.Implementation{}) })
 }
