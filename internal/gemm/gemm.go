@@ -144,10 +144,13 @@ func (g *call[T]) do(p int) {
 // order.
 func (g *call[T]) block(bf *buffers[T], i0, i1, j0, j1 int) {
 	mr, nr := g.k.mr, g.k.nr
+	// k in equal slices of at most kc: a short last one would pay for
+	// loading and storing C's tiles with little work in between.
+	depth := (g.kk + (g.kk+kc-1)/kc - 1) / ((g.kk + kc - 1) / kc)
 	for jc := j0; jc < j1; jc += nc {
 		nb := min(nc, j1-jc)
-		for pc := 0; pc < g.kk; pc += kc {
-			kb := min(kc, g.kk-pc)
+		for pc := 0; pc < g.kk; pc += depth {
+			kb := min(depth, g.kk-pc)
 			packB(bf.b, g.tB, g.b, g.ldb, pc, kb, jc, nb, nr)
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
