@@ -129,6 +129,10 @@ func TestMeasureCountsAllocations(t *testing.T) {
 	_ = sink
 }
 
+// BenchmarkE1Rank: the E1 figure with the losses and the rank at every
+// grid point, per op.
+func BenchmarkE1Rank(b *testing.B) { benchmark(b, "e1-rank") }
+
 // BenchmarkSVD: singular values of a 400×400 matrix on the installed
 // BLAS.
 func BenchmarkSVD(b *testing.B) { benchmark(b, "svd") }

@@ -30,7 +30,7 @@ func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if (alpha == 0 || k == 0) && beta == 1 {
 		return
 	}
-	gemm(&active.d, &calls64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(&active.d, calls64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Sgemm is Dgemm in float32.
@@ -42,7 +42,7 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if (alpha == 0 || k == 0) && beta == 1 {
 		return
 	}
-	gemm(&active.s, &calls32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(&active.s, calls32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemv computes y = alpha·op(A)·x + beta·y for a row-major m×n A with
@@ -52,7 +52,7 @@ func (impl Implementation) Dgemv(tA blas.Transpose, m, n int, alpha float64, a [
 		impl.Implementation.Dgemv(tA, m, n, alpha, a, lda, x, incX, beta, y, incY)
 		return
 	}
-	gemv(&active.dv, &vecs64, tA != blas.NoTrans, m, n, alpha, a, lda, x, incX, beta, y, incY)
+	gemv(&active.dv, gemvs64, tA != blas.NoTrans, m, n, alpha, a, lda, x, incX, beta, y, incY)
 }
 
 // Sgemv is Dgemv in float32.
@@ -61,7 +61,7 @@ func (impl Implementation) Sgemv(tA blas.Transpose, m, n int, alpha float32, a [
 		impl.Implementation.Sgemv(tA, m, n, alpha, a, lda, x, incX, beta, y, incY)
 		return
 	}
-	gemv(&active.sv, &vecs32, tA != blas.NoTrans, m, n, alpha, a, lda, x, incX, beta, y, incY)
+	gemv(&active.sv, gemvs32, tA != blas.NoTrans, m, n, alpha, a, lda, x, incX, beta, y, incY)
 }
 
 // gemmArgs reports whether arguments of a GEMM are valid, checked as

@@ -16,9 +16,11 @@ const (
 	nc = 3072
 )
 
-// parallelWork is the smallest m·n·k split over the worker pool: below it
-// handing a part to another core costs more than it saves.
-const parallelWork = 128 * 128 * 64
+// parallelWork is the smallest m·n·k split over the worker pool (about
+// half a millisecond on one core): handing a part to another core costs
+// a wake-up, tens of microseconds on a loaded or virtual machine, and a
+// core shared with other processes may take longer to answer.
+const parallelWork = 1 << 25
 
 func unsafeSlice[T any](p *T, n int) []T { return unsafe.Slice(p, n) }
 
@@ -28,29 +30,32 @@ type buffers[T float] struct {
 }
 
 var (
-	bufs32 = sync.Pool{New: func() any { return newBuffers[float32]() }}
-	bufs64 = sync.Pool{New: func() any { return newBuffers[float64]() }}
+	bufs32 = newFree[buffers[float32]]()
+	bufs64 = newFree[buffers[float64]]()
 )
 
-func newBuffers[T float]() *buffers[T] {
-	return &buffers[T]{a: make([]T, mc*kc), b: make([]T, kc*nc), tile: make([]T, 16*64)}
-}
-
+// getBuffers returns a worker's packing buffers, allocated on first use.
 func getBuffers[T float]() *buffers[T] {
+	var b *buffers[T]
 	var t T
 	if _, ok := any(t).(float32); ok {
-		return bufs32.Get().(*buffers[T])
+		b = any(bufs32.get()).(*buffers[T])
+	} else {
+		b = any(bufs64.get()).(*buffers[T])
 	}
-	return bufs64.Get().(*buffers[T])
+	if b.a == nil {
+		*b = buffers[T]{a: make([]T, mc*kc), b: make([]T, kc*nc), tile: make([]T, 16*64)}
+	}
+	return b
 }
 
 func putBuffers[T float](b *buffers[T]) {
-	var t T
-	if _, ok := any(t).(float32); ok {
-		bufs32.Put(b)
-		return
+	switch b := any(b).(type) {
+	case *buffers[float32]:
+		bufs32.put(b)
+	case *buffers[float64]:
+		bufs64.put(b)
 	}
-	bufs64.Put(b)
 }
 
 // call is one product C = alpha·op(A)·op(B) + beta·C, split into parts
@@ -68,14 +73,14 @@ type call[T float] struct {
 }
 
 var (
-	calls32 = sync.Pool{New: func() any { return new(call[float32]) }}
-	calls64 = sync.Pool{New: func() any { return new(call[float64]) }}
+	calls32 = newFree[call[float32]]()
+	calls64 = newFree[call[float64]]()
 )
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C for row-major operands,
 // op(A) m×k and op(B) k×n; the arguments are valid. tA and tB say whether
 // A and B are stored transposed.
-func gemm[T float](kern *kernel[T], pool *sync.Pool, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -96,7 +101,7 @@ func gemm[T float](kern *kernel[T], pool *sync.Pool, tA, tB bool, m, n, k int, a
 	if k == 0 || alpha == 0 {
 		return
 	}
-	g := pool.Get().(*call[T])
+	g := free.get()
 	*g = call[T]{k: kern, tA: tA, tB: tB, m: m, n: n, kk: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: 1}
 	procs := runtime.GOMAXPROCS(0)
 	if procs > 1 && m*n*k >= parallelWork {
@@ -108,7 +113,7 @@ func gemm[T float](kern *kernel[T], pool *sync.Pool, tA, tB bool, m, n, k int, a
 		run(g, g.parts, &g.wg)
 	}
 	*g = call[T]{}
-	pool.Put(g)
+	free.put(g)
 }
 
 // split divides C into up to procs parts along its longer side, whole

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -310,4 +312,41 @@ func TestFloat64PathsAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestParallelMatchesSerial runs products large enough to be split over
+// the worker pool and checks them against the same products on one
+// thread, bit for bit.
+func TestParallelMatchesSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	m, n, k := 420, 410, 200
+	if m*n*k < parallelWork {
+		t.Fatalf("%d×%d×%d is below parallelWork", m, n, k)
+	}
+	a := randSlice[float32](rng, m*k)
+	b := randSlice[float32](rng, k*n)
+	gm, gn := 1100, 1000
+	if gm*gn < gemvWork {
+		t.Fatalf("%d×%d is below gemvWork", gm, gn)
+	}
+	ga := randSlice[float64](rng, gm*gn)
+	x := randSlice[float64](rng, gm)
+	onPaths(t, func(t *testing.T) {
+		results := func() ([]float32, []float64, []float64) {
+			c := make([]float32, m*n)
+			Implementation{}.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, c, n)
+			y := make([]float64, gm)
+			Implementation{}.Dgemv(blas.NoTrans, gm, gn, 1, ga, gn, x[:gn], 1, 0, y, 1)
+			yt := make([]float64, gn)
+			Implementation{}.Dgemv(blas.Trans, gm, gn, 1, ga, gn, x, 1, 0, yt, 1)
+			return c, y, yt
+		}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		c1, y1, yt1 := results()
+		runtime.GOMAXPROCS(3)
+		c3, y3, yt3 := results()
+		if !slices.Equal(c1, c3) || !slices.Equal(y1, y3) || !slices.Equal(yt1, yt3) {
+			t.Error("results on 3 threads differ from those on 1")
+		}
+	})
 }

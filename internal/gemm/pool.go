@@ -60,3 +60,29 @@ func startWorkers() {
 		}()
 	}
 }
+
+// free is a free list of *T. Unlike a sync.Pool it never drops what it
+// holds (a garbage collection would, and a value put on one P is not
+// found from another), so a steady state allocates nothing; it holds at
+// most as many values as were in use at once, up to its capacity.
+type free[T any] struct{ c chan *T }
+
+func newFree[T any]() free[T] { return free[T]{c: make(chan *T, 64)} }
+
+// get returns a held value, or a new zero one.
+func (f free[T]) get() *T {
+	select {
+	case p := <-f.c:
+		return p
+	default:
+		return new(T)
+	}
+}
+
+// put holds p for a later get.
+func (f free[T]) put(p *T) {
+	select {
+	case f.c <- p:
+	default:
+	}
+}
