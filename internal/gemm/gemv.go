@@ -13,10 +13,11 @@ const (
 	gemvWork     = 1 << 20
 )
 
-// gemvCall is one matrix–vector product and its temporaries: contiguous
-// copies of strided vectors, and each part's four results or weights of
-// a kernel call (on the stack they would escape through the kernel's
-// function value).
+// gemvCall is one matrix–vector product and its temporaries, kept with
+// it for the next: contiguous copies of strided vectors, the kernels'
+// results or weights for every row (in memory the kernels can write: on
+// the stack they would escape through the kernel's function value), and
+// each part's four for a row alone.
 type gemvCall[T float] struct {
 	v            *vec[T]
 	trans        bool
@@ -29,6 +30,7 @@ type gemvCall[T float] struct {
 	parts, chunk int
 	four         [maxGemvParts][4]T
 	xbuf, ybuf   []T
+	rowBuf       []T // A·x: the dot product of each row; Aᵀ·x: alpha·x_i
 	wg           sync.WaitGroup
 }
 
@@ -39,16 +41,19 @@ var (
 
 // gemv computes y = alpha·op(A)·x + beta·y, the arguments valid; trans
 // says op(A) = Aᵀ. The vector the kernels read or write whole (x for A·x,
-// y for Aᵀ·x) is gathered into scratch kept with the call when strided; the other is
-// indexed. Large products are split over the worker pool by rows of A
+// y for Aᵀ·x) is gathered into scratch kept with the call when strided;
+// the other is indexed. Large products are split over the worker pool by rows of A
 // (A·x) or by columns (Aᵀ·x), which leaves every element's sum as it is.
 func gemv[T float](v *vec[T], free free[gemvCall[T]], trans bool, m, n int, alpha T, a []T, lda int, x []T, incX int, beta T, y []T, incY int) {
 	if m == 0 || n == 0 || alpha == 0 && beta == 1 {
 		return
 	}
 	g := free.get()
-	xbuf, ybuf := g.xbuf, g.ybuf
-	*g = gemvCall[T]{v: v, trans: trans, m: m, n: n, alpha: alpha, beta: beta, a: a, lda: lda, x: x, y: y, incX: incX, incY: incY, parts: 1}
+	xbuf, ybuf, rowBuf := g.xbuf, g.ybuf, g.rowBuf
+	if cap(rowBuf) < m {
+		rowBuf = make([]T, m)
+	}
+	*g = gemvCall[T]{v: v, trans: trans, m: m, n: n, alpha: alpha, beta: beta, a: a, lda: lda, x: x, y: y, incX: incX, incY: incY, parts: 1, rowBuf: rowBuf[:m]}
 	ly := m
 	if trans {
 		ly = n
@@ -67,12 +72,20 @@ func gemv[T float](v *vec[T], free free[gemvCall[T]], trans bool, m, n int, alph
 			ybuf = gather(ybuf, y, n, incY)
 			g.y = ybuf
 		}
+		ix := 0
+		if incX < 0 {
+			ix = -(m - 1) * incX
+		}
+		for i := range g.rowBuf {
+			g.rowBuf[i] = alpha * x[ix]
+			ix += incX
+		}
 		g.run(n, 16)
 		if incY != 1 {
 			scatter(y, ybuf, incY)
 		}
 	}
-	*g = gemvCall[T]{xbuf: xbuf, ybuf: ybuf}
+	*g = gemvCall[T]{xbuf: xbuf, ybuf: ybuf, rowBuf: rowBuf}
 	free.put(g)
 }
 
@@ -99,80 +112,56 @@ func (g *gemvCall[T]) do(p int) {
 	i1 := min(i0+g.chunk, g.m)
 	if g.trans {
 		i1 = min(i0+g.chunk, g.n)
-		g.cols(i0, i1, &g.four[p])
+		g.cols(i0, i1)
 		return
 	}
 	g.rows(i0, i1, &g.four[p])
 }
 
-// rows: each y_i from the dot product of row i with x, four rows per
-// kernel call and the last rows of the range each by itself.
-func (g *gemvCall[T]) rows(i0, i1 int, d *[4]T) {
+// rows: each y_i from the dot product of row i with x, four rows at a
+// time and the last rows of the range each by itself.
+func (g *gemvCall[T]) rows(i0, i1 int, four *[4]T) {
 	a, x, y, n, lda := g.a, g.x, g.y, g.n, g.lda
+	d := g.rowBuf
+	whole := i0 + (i1-i0)/4*4
+	if whole > i0 {
+		g.v.dot4((whole-i0)/4, n, &a[i0*lda], lda, &x[0], &d[i0])
+	}
+	for i := whole; i < i1; i++ {
+		// A row alone, as each of four copies of itself (lda 0): the
+		// same sum as in a group of four.
+		g.v.dot4(1, n, &a[i*lda], 0, &x[0], &four[0])
+		d[i] = four[0]
+	}
 	iy := i0 * g.incY
 	if g.incY < 0 {
 		iy = (g.m - 1 - i0) * -g.incY
 	}
-	for i := i0; i < i1; i += 4 {
-		rows := min(4, i1-i)
-		if rows == 4 {
-			g.v.dot4(n, &a[i*lda], lda, &x[0], &d[0])
+	alpha, beta := g.alpha, g.beta
+	for _, t := range d[i0:i1] {
+		t *= alpha
+		if beta != 0 {
+			t += beta * y[iy]
 		}
-		for r := range rows {
-			if rows < 4 {
-				// A row alone, as each of four copies of itself (lda 0):
-				// the same sum as in a group of four.
-				g.v.dot4(n, &a[(i+r)*lda], 0, &x[0], &d[0])
-				d[r] = d[0]
-			}
-			t := g.alpha * d[r]
-			if g.beta != 0 {
-				t += g.beta * y[iy]
-			}
-			y[iy] = t
-			iy += g.incY
-		}
+		y[iy] = t
+		iy += g.incY
 	}
 }
 
 // cols: y[j0:j1] = beta·y, then the rows of A added in order, scaled by
-// alpha·x_i, four per kernel call.
-func (g *gemvCall[T]) cols(j0, j1 int, s *[4]T) {
-	a, x, lda, m, inc := g.a, g.x, g.lda, g.m, g.incX
+// alpha·x_i, four at a time.
+func (g *gemvCall[T]) cols(j0, j1 int) {
+	a, lda, m := g.a, g.lda, g.m
 	y := g.y[j0:j1]
 	scaleInc(y, len(y), 1, g.beta)
-	ix := 0
-	if inc < 0 {
-		ix = -(m - 1) * inc
+	whole := m / 4 * 4
+	if whole > 0 {
+		g.v.axpy4(whole/4, len(y), &a[j0], lda, &g.rowBuf[0], &y[0])
 	}
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		for r := range 4 {
-			s[r] = g.alpha * x[ix]
-			ix += inc
-		}
-		g.v.axpy4(len(y), &a[i*lda+j0], lda, &s[0], &y[0])
-	}
-	for ; i < m; i++ {
+	for i := whole; i < m; i++ {
 		// A row alone: as the kernel's first row with zero weights for
 		// three copies of it would turn an infinite element into NaN.
-		axpy1(g.alpha*x[ix], a[i*lda+j0:i*lda+j1], y)
-		ix += inc
-	}
-}
-
-func axpy1[T float](s T, x, y []T) {
-	switch y := any(y).(type) {
-	case []float64:
-		x := any(x).([]float64)
-		for j := range y {
-			y[j] = fma64(float64(s), x[j], y[j])
-		}
-	case []float32:
-		x := any(x).([]float32)
-		for j := range y {
-			y[j] = fma32(float32(s), x[j], y[j])
-		}
+		g.v.axpy1(len(y), g.rowBuf[i], &a[i*lda+j0], &y[0])
 	}
 }
 

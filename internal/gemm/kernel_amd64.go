@@ -18,22 +18,28 @@ func microAVX512S(k int, a, b, c *float32, ldc int)
 func microAVX512D(k int, a, b, c *float64, ldc int)
 
 //go:noescape
-func dot4AVX2S(n int, a *float32, lda int, x, y *float32)
+func dot4AVX2S(groups, n int, a *float32, lda int, x, y *float32)
 
 //go:noescape
-func dot4AVX2D(n int, a *float64, lda int, x, y *float64)
+func dot4AVX2D(groups, n int, a *float64, lda int, x, y *float64)
 
 //go:noescape
-func axpy4AVX2S(n int, a *float32, lda int, s, y *float32)
+func axpy4AVX2S(groups, n int, a *float32, lda int, s, y *float32)
 
 //go:noescape
-func axpy4AVX2D(n int, a *float64, lda int, s, y *float64)
+func axpy4AVX2D(groups, n int, a *float64, lda int, s, y *float64)
+
+//go:noescape
+func axpy1AVX2S(n int, s float32, x, y *float32)
+
+//go:noescape
+func axpy1AVX2D(n int, s float64, x, y *float64)
 
 var (
 	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-	vecAVX2S = vec[float32]{dot4: dot4AVX2S, axpy4: axpy4AVX2S}
-	vecAVX2D = vec[float64]{dot4: dot4AVX2D, axpy4: axpy4AVX2D}
+	vecAVX2S = vec[float32]{dot4: dot4AVX2S, axpy4: axpy4AVX2S, axpy1: axpy1AVX2S}
+	vecAVX2D = vec[float64]{dot4: dot4AVX2D, axpy4: axpy4AVX2D, axpy1: axpy1AVX2D}
 
 	avx2Path = path{
 		name:   "avx2",

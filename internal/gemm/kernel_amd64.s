@@ -327,16 +327,22 @@ store:
 	VZEROUPPER
 	RET
 
-// func dot4AVX2S(n int, a *float32, lda int, x, y *float32)
-// y[r] = Σ_j a[r·lda+j]·x[j] for r < 4: 16 columns at a time in two
-// vector accumulators per row, then the rest one by one.
-TEXT ·dot4AVX2S(SB), NOSPLIT, $0-40
-	MOVQ n+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ x+24(FP), DI
-	MOVQ y+32(FP), DX
+// func dot4AVX2S(groups, n int, a *float32, lda int, x, y *float32)
+// y[r] = Σ_j a[r·lda+j]·x[j] for r < 4·groups, four rows at a time: 16
+// columns at a time in two vector accumulators per row, then the rest one
+// by one.
+TEXT ·dot4AVX2S(SB), NOSPLIT, $0-48
+	MOVQ groups+0(FP), R11
+	MOVQ a+16(FP), R12
+	MOVQ lda+24(FP), R8
+	MOVQ y+40(FP), DX
 	SHLQ $2, R8
+	LEAQ (R8)(R8*1), R13
+	ADDQ R13, R13
+group:
+	MOVQ n+8(FP), CX
+	MOVQ x+32(FP), DI
+	MOVQ R12, SI
 	LEAQ (SI)(R8*2), R10
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -412,19 +418,29 @@ reduce:
 	VHADDPS X6, X6, X6
 	VADDSS X11, X6, X6
 	VMOVSS X6, 12(DX)
+	ADDQ R13, R12
+	ADDQ $16, DX
+	DECQ R11
+	JNE group
 	VZEROUPPER
 	RET
 
-// func dot4AVX2D(n int, a *float64, lda int, x, y *float64)
-// y[r] = Σ_j a[r·lda+j]·x[j] for r < 4: 8 columns at a time in two
-// vector accumulators per row, then the rest one by one.
-TEXT ·dot4AVX2D(SB), NOSPLIT, $0-40
-	MOVQ n+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ x+24(FP), DI
-	MOVQ y+32(FP), DX
+// func dot4AVX2D(groups, n int, a *float64, lda int, x, y *float64)
+// y[r] = Σ_j a[r·lda+j]·x[j] for r < 4·groups, four rows at a time: 8
+// columns at a time in two vector accumulators per row, then the rest one
+// by one.
+TEXT ·dot4AVX2D(SB), NOSPLIT, $0-48
+	MOVQ groups+0(FP), R11
+	MOVQ a+16(FP), R12
+	MOVQ lda+24(FP), R8
+	MOVQ y+40(FP), DX
 	SHLQ $3, R8
+	LEAQ (R8)(R8*1), R13
+	ADDQ R13, R13
+group:
+	MOVQ n+8(FP), CX
+	MOVQ x+32(FP), DI
+	MOVQ R12, SI
 	LEAQ (SI)(R8*2), R10
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
@@ -496,19 +512,28 @@ reduce:
 	VHADDPD X6, X6, X6
 	VADDSD X11, X6, X6
 	VMOVSD X6, 24(DX)
+	ADDQ R13, R12
+	ADDQ $32, DX
+	DECQ R11
+	JNE group
 	VZEROUPPER
 	RET
 
-// func axpy4AVX2S(n int, a *float32, lda int, s, y *float32)
-// y[j] += s[0]·a[j] + s[1]·a[lda+j] + s[2]·a[2lda+j] + s[3]·a[3lda+j], one
+// func axpy4AVX2S(groups, n int, a *float32, lda int, s, y *float32)
+// y[j] += s[0]·a[j] + s[1]·a[lda+j] + … for the 4·groups rows at a, one
 // fma after the other in row order.
-TEXT ·axpy4AVX2S(SB), NOSPLIT, $0-40
-	MOVQ n+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ s+24(FP), AX
-	MOVQ y+32(FP), DI
+TEXT ·axpy4AVX2S(SB), NOSPLIT, $0-48
+	MOVQ groups+0(FP), R11
+	MOVQ a+16(FP), R12
+	MOVQ lda+24(FP), R8
+	MOVQ s+32(FP), AX
 	SHLQ $2, R8
+	LEAQ (R8)(R8*1), R13
+	ADDQ R13, R13
+group:
+	MOVQ n+8(FP), CX
+	MOVQ y+40(FP), DI
+	MOVQ R12, SI
 	LEAQ (SI)(R8*2), R10
 	VBROADCASTSS 0(AX), Y12
 	VBROADCASTSS 4(AX), Y13
@@ -537,7 +562,7 @@ loop:
 	JNE loop
 tail:
 	ANDQ $15, CX
-	JE done
+	JE next
 tailloop:
 	VMOVSS (DI), X0
 	VFMADD231SS (SI), X12, X0
@@ -550,20 +575,29 @@ tailloop:
 	ADDQ $4, DI
 	DECQ CX
 	JNE tailloop
-done:
+next:
+	ADDQ R13, R12
+	ADDQ $16, AX
+	DECQ R11
+	JNE group
 	VZEROUPPER
 	RET
 
-// func axpy4AVX2D(n int, a *float64, lda int, s, y *float64)
-// y[j] += s[0]·a[j] + s[1]·a[lda+j] + s[2]·a[2lda+j] + s[3]·a[3lda+j], one
+// func axpy4AVX2D(groups, n int, a *float64, lda int, s, y *float64)
+// y[j] += s[0]·a[j] + s[1]·a[lda+j] + … for the 4·groups rows at a, one
 // fma after the other in row order.
-TEXT ·axpy4AVX2D(SB), NOSPLIT, $0-40
-	MOVQ n+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ s+24(FP), AX
-	MOVQ y+32(FP), DI
+TEXT ·axpy4AVX2D(SB), NOSPLIT, $0-48
+	MOVQ groups+0(FP), R11
+	MOVQ a+16(FP), R12
+	MOVQ lda+24(FP), R8
+	MOVQ s+32(FP), AX
 	SHLQ $3, R8
+	LEAQ (R8)(R8*1), R13
+	ADDQ R13, R13
+group:
+	MOVQ n+8(FP), CX
+	MOVQ y+40(FP), DI
+	MOVQ R12, SI
 	LEAQ (SI)(R8*2), R10
 	VBROADCASTSD 0(AX), Y12
 	VBROADCASTSD 8(AX), Y13
@@ -592,7 +626,7 @@ loop:
 	JNE loop
 tail:
 	ANDQ $7, CX
-	JE done
+	JE next
 tailloop:
 	VMOVSD (DI), X0
 	VFMADD231SD (SI), X12, X0
@@ -602,6 +636,94 @@ tailloop:
 	VMOVSD X0, (DI)
 	ADDQ $8, SI
 	ADDQ $8, R10
+	ADDQ $8, DI
+	DECQ CX
+	JNE tailloop
+next:
+	ADDQ R13, R12
+	ADDQ $32, AX
+	DECQ R11
+	JNE group
+	VZEROUPPER
+	RET
+
+// func axpy1AVX2S(n int, s float32, x, y *float32)
+// y[j] = fma(s, x[j], y[j]), as a row of axpy4 alone.
+TEXT ·axpy1AVX2S(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	VBROADCASTSS s+8(FP), Y12
+	MOVQ x+16(FP), SI
+	MOVQ y+24(FP), DI
+	MOVQ CX, BX
+	SHRQ $5, BX
+	JE tail
+loop:
+	VMOVUPS 0(DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VFMADD231PS 0(SI), Y12, Y0
+	VFMADD231PS 32(SI), Y12, Y1
+	VFMADD231PS 64(SI), Y12, Y2
+	VFMADD231PS 96(SI), Y12, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNE loop
+tail:
+	ANDQ $31, CX
+	JE done
+tailloop:
+	VMOVSS (DI), X0
+	VFMADD231SS (SI), X12, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNE tailloop
+done:
+	VZEROUPPER
+	RET
+
+// func axpy1AVX2D(n int, s float64, x, y *float64)
+// y[j] = fma(s, x[j], y[j]), as a row of axpy4 alone.
+TEXT ·axpy1AVX2D(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	VBROADCASTSD s+8(FP), Y12
+	MOVQ x+16(FP), SI
+	MOVQ y+24(FP), DI
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JE tail
+loop:
+	VMOVUPD 0(DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	VFMADD231PD 0(SI), Y12, Y0
+	VFMADD231PD 32(SI), Y12, Y1
+	VFMADD231PD 64(SI), Y12, Y2
+	VFMADD231PD 96(SI), Y12, Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ BX
+	JNE loop
+tail:
+	ANDQ $15, CX
+	JE done
+tailloop:
+	VMOVSD (DI), X0
+	VFMADD231SD (SI), X12, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, SI
 	ADDQ $8, DI
 	DECQ CX
 	JNE tailloop

@@ -63,12 +63,12 @@ func microGo32(k int, a, b, c *float32, ldc int) {
 // the assembly bit for bit: eight fma chains per row over the columns
 // j ≡ t mod 8 of the first n−n%8, reduced pairwise (t with t+4, then t
 // with t+2, then the two left), then the fma chain of the rest added.
-func dot4Go64(n int, a *float64, lda int, x, y *float64) {
-	pa := unsafeSlice(a, 3*lda+n)
+func dot4Go64(groups, n int, a *float64, lda int, x, y *float64) {
+	pa := unsafeSlice(a, (4*groups-1)*lda+n)
 	px := unsafeSlice(x, n)
-	py := unsafeSlice(y, 4)
+	py := unsafeSlice(y, 4*groups)
 	body := n - n%8
-	for r := range 4 {
+	for r := range 4 * groups {
 		row := pa[r*lda : r*lda+n]
 		var p [8]float64
 		for j := 0; j < body; j += 8 {
@@ -90,12 +90,12 @@ func dot4Go64(n int, a *float64, lda int, x, y *float64) {
 
 // dot4Go32 is dot4Go64 for float32 and dot4AVX2S: sixteen chains, reduced
 // t with t+8, t+4, then the pairs (0,1) and (2,3), then those two.
-func dot4Go32(n int, a *float32, lda int, x, y *float32) {
-	pa := unsafeSlice(a, 3*lda+n)
+func dot4Go32(groups, n int, a *float32, lda int, x, y *float32) {
+	pa := unsafeSlice(a, (4*groups-1)*lda+n)
 	px := unsafeSlice(x, n)
-	py := unsafeSlice(y, 4)
+	py := unsafeSlice(y, 4*groups)
 	body := n - n%16
-	for r := range 4 {
+	for r := range 4 * groups {
 		row := pa[r*lda : r*lda+n]
 		var p [16]float32
 		for j := 0; j < body; j += 16 {
@@ -119,33 +119,49 @@ func dot4Go32(n int, a *float32, lda int, x, y *float32) {
 	}
 }
 
-func axpy4Go64(n int, a *float64, lda int, s, y *float64) {
-	pa := unsafeSlice(a, 3*lda+n)
-	ps := unsafeSlice(s, 4)
+func axpy4Go64(groups, n int, a *float64, lda int, s, y *float64) {
+	pa := unsafeSlice(a, (4*groups-1)*lda+n)
+	ps := unsafeSlice(s, 4*groups)
 	py := unsafeSlice(y, n)
-	for j := range py {
-		v := py[j]
-		for r := range 4 {
-			v = math.FMA(ps[r], pa[r*lda+j], v)
+	for g := range groups {
+		for j := range py {
+			v := py[j]
+			for r := 4 * g; r < 4*g+4; r++ {
+				v = math.FMA(ps[r], pa[r*lda+j], v)
+			}
+			py[j] = v
 		}
-		py[j] = v
 	}
 }
 
-func axpy4Go32(n int, a *float32, lda int, s, y *float32) {
-	pa := unsafeSlice(a, 3*lda+n)
-	ps := unsafeSlice(s, 4)
+func axpy4Go32(groups, n int, a *float32, lda int, s, y *float32) {
+	pa := unsafeSlice(a, (4*groups-1)*lda+n)
+	ps := unsafeSlice(s, 4*groups)
 	py := unsafeSlice(y, n)
-	for j := range py {
-		v := py[j]
-		for r := range 4 {
-			v = float32(math.FMA(float64(ps[r]), float64(pa[r*lda+j]), float64(v)))
+	for g := range groups {
+		for j := range py {
+			v := py[j]
+			for r := 4 * g; r < 4*g+4; r++ {
+				v = fma32(ps[r], pa[r*lda+j], v)
+			}
+			py[j] = v
 		}
-		py[j] = v
 	}
 }
 
-func fma64(a, b, c float64) float64 { return math.FMA(a, b, c) }
+func axpy1Go64(n int, s float64, x, y *float64) {
+	px, py := unsafeSlice(x, n), unsafeSlice(y, n)
+	for j := range py {
+		py[j] = math.FMA(s, px[j], py[j])
+	}
+}
+
+func axpy1Go32(n int, s float32, x, y *float32) {
+	px, py := unsafeSlice(x, n), unsafeSlice(y, n)
+	for j := range py {
+		py[j] = fma32(s, px[j], py[j])
+	}
+}
 
 func fma32(a, b, c float32) float32 {
 	return float32(math.FMA(float64(a), float64(b), float64(c)))

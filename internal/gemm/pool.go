@@ -3,6 +3,7 @@ package gemm
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // task is a product split into parts.
@@ -61,28 +62,44 @@ func startWorkers() {
 	}
 }
 
-// free is a free list of *T. Unlike a sync.Pool it never drops what it
-// holds (a garbage collection would, and a value put on one P is not
-// found from another), so a steady state allocates nothing; it holds at
-// most as many values as were in use at once, up to its capacity.
-type free[T any] struct{ c chan *T }
+// free holds values of T for reuse. Unlike a sync.Pool it never drops
+// what it holds (a garbage collection would, and a value put on one P is
+// not found from another), so a steady state allocates nothing; unlike a
+// channel it takes no lock, which two cores calling small products in a
+// loop would contend for. Beyond freeSlots values in use at once, get
+// allocates.
+type free[T any] struct{ slots *[freeSlots]slot[T] }
 
-func newFree[T any]() free[T] { return free[T]{c: make(chan *T, 64)} }
+const freeSlots = 16
 
-// get returns a held value, or a new zero one.
-func (f free[T]) get() *T {
-	select {
-	case p := <-f.c:
-		return p
-	default:
-		return new(T)
-	}
+// slot is one held value and whether it is in use, alone on its cache
+// lines.
+type slot[T any] struct {
+	busy atomic.Bool
+	_    [56]byte
+	v    T
+	_    [64]byte
 }
 
-// put holds p for a later get.
+func newFree[T any]() free[T] { return free[T]{slots: new([freeSlots]slot[T])} }
+
+// get returns a value not in use, zero the first time.
+func (f free[T]) get() *T {
+	for i := range f.slots {
+		s := &f.slots[i]
+		if !s.busy.Load() && s.busy.CompareAndSwap(false, true) {
+			return &s.v
+		}
+	}
+	return new(T)
+}
+
+// put hands back p, from get.
 func (f free[T]) put(p *T) {
-	select {
-	case f.c <- p:
-	default:
+	for i := range f.slots {
+		if s := &f.slots[i]; &s.v == p {
+			s.busy.Store(false)
+			return
+		}
 	}
 }
