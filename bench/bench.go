@@ -19,6 +19,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"sgdlab/data"
@@ -81,7 +82,7 @@ func gemmWorkloads() []Workload {
 	var ws []Workload
 	for _, s := range GemmShapes {
 		ws = append(ws, Workload{Name: s.Name, Unit: "product", Peer: "kernels_peer.py gemm (1 thread)", Threads: 1,
-			Setup: func() (func(n int) error, error) { return gemmProduct(s.M, s.N, s.K, s.TA, s.TB), nil }})
+			Setup: func() (func(n int) error, error) { return GemmProduct[float32](s.M, s.N, s.K, s.TA, s.TB), nil }})
 	}
 	return ws
 }
@@ -306,11 +307,12 @@ func train1(c experiment.Config) func(n int) error {
 	}
 }
 
-// gemmProduct returns n products C = op(A)·op(B) of shape (m, n, k) in
-// float32 on uniform operands.
-func gemmProduct(m, n, k int, tA, tB bool) func(int) error {
+// GemmProduct returns a function computing its argument's number of
+// products C = op(A)·op(B) of shape (m, n, k) on uniform operands, with
+// the BLAS installed in gonum's blas32 or blas64 (sgdlab's kernels).
+func GemmProduct[T float32 | float64](m, n, k int, tA, tB bool) func(int) error {
 	r := rand.New(rand.NewPCG(4, 5))
-	a, b, c := uniform32(r, m*k), uniform32(r, k*n), make([]float32, m*n)
+	a, b, c := uniform[T](r, m*k), uniform[T](r, k*n), make([]T, m*n)
 	ta, lda := blas.NoTrans, k
 	if tA {
 		ta, lda = blas.Trans, m
@@ -321,16 +323,21 @@ func gemmProduct(m, n, k int, tA, tB bool) func(int) error {
 	}
 	return func(reps int) error {
 		for range reps {
-			blas32.Implementation().Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n)
+			switch a := any(a).(type) {
+			case []float32:
+				blas32.Implementation().Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, 0, any(c).([]float32), n)
+			case []float64:
+				blas64.Implementation().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, 0, any(c).([]float64), n)
+			}
 		}
 		return nil
 	}
 }
 
-func uniform32(r *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
+func uniform[T float32 | float64](r *rand.Rand, n int) []T {
+	s := make([]T, n)
 	for i := range s {
-		s[i] = float32(2*r.Float64() - 1)
+		s[i] = T(2*r.Float64() - 1)
 	}
 	return s
 }

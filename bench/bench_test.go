@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -132,6 +133,33 @@ func TestMeasureCountsAllocations(t *testing.T) {
 // BenchmarkE1Rank: the E1 figure with the losses and the rank at every
 // grid point, per op.
 func BenchmarkE1Rank(b *testing.B) { benchmark(b, "e1-rank") }
+
+// BenchmarkGemm: the products of a step of the MLP workload
+// (GemmShapes) in float32 and float64 on one thread, in GFLOP/s; set
+// SGDLAB_KERNEL to measure another kernel path.
+func BenchmarkGemm(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range GemmShapes {
+		for _, f := range []struct {
+			dtype string
+			do    func(int) error
+		}{
+			{"float32", GemmProduct[float32](s.M, s.N, s.K, s.TA, s.TB)},
+			{"float64", GemmProduct[float64](s.M, s.N, s.K, s.TA, s.TB)},
+		} {
+			b.Run(s.Name+"/"+f.dtype, func(b *testing.B) {
+				if err := f.do(1); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				if err := f.do(b.N); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
 
 // BenchmarkSVD: singular values of a 400×400 matrix on the installed
 // BLAS.

@@ -15,13 +15,15 @@
 // increasing order, c = fma(a_il, b_lj, c), started from beta·c: the
 // result depends neither on the tiling, the transposition flags, the
 // number of threads nor the scheduling (work is split over tiles of C
-// only). The AVX2 and AVX-512 float64 paths and the pure-Go float64 path
-// (math.FMA) therefore agree bit for bit; the pure-Go float32 path rounds
-// each fma through float64 and may differ from the assembly in the last
-// bit, and the matrix–vector products sum in an order specific to each
-// path's vector width. The same binary on the same machine gives
-// bit-identical results; results may differ in the last bits between
-// machines whose CPUs select different paths.
+// only). A matrix–vector product sums each dot product in eight (float64)
+// or sixteen (float32) interleaved fma chains reduced pairwise, and adds
+// the rows of Aᵀ·x one fma chain per element, on every path. The AVX2,
+// AVX-512 and pure-Go (math.FMA) paths therefore agree bit for bit in
+// float64, and the two assembly paths in float32; the pure-Go float32 path
+// rounds each fma through float64 and may differ from them in the last
+// bit. The same binary on the same machine gives bit-identical results;
+// results may differ in the last bits between machines whose CPUs select
+// different paths (the pure-Go one in float32), and from any other BLAS.
 //
 // # Choosing a path
 //

@@ -14,6 +14,8 @@ const (
 	kc = 256
 	mc = 120
 	nc = 3072
+	// maxTile is the largest mr·nr of a path.
+	maxTile = 8 * 32
 )
 
 // parallelWork is the smallest m·n·k split over the worker pool (about
@@ -44,7 +46,7 @@ func getBuffers[T float]() *buffers[T] {
 		b = any(bufs64.get()).(*buffers[T])
 	}
 	if b.a == nil {
-		*b = buffers[T]{a: make([]T, mc*kc), b: make([]T, kc*nc), tile: make([]T, 16*64)}
+		*b = buffers[T]{a: make([]T, mc*kc), b: make([]T, kc*nc), tile: make([]T, maxTile)}
 	}
 	return b
 }

@@ -350,3 +350,39 @@ func TestParallelMatchesSerial(t *testing.T) {
 		}
 	})
 }
+
+// TestFloat32AssemblyPathsAgree checks that the AVX2 and AVX-512 paths
+// compute the same float32 bits: the same fma chains in hardware.
+func TestFloat32AssemblyPathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	m, n, k := 45, 77, 300
+	a := randSlice[float32](rng, m*k)
+	b := randSlice[float32](rng, n*k)
+	x := randSlice[float32](rng, k)
+	var want [][]float32
+	var first string
+	for _, p := range usablePaths() {
+		if p.name == "go" {
+			continue
+		}
+		saved := active
+		active = p
+		c := make([]float32, m*n)
+		Implementation{}.Sgemm(blas.Trans, blas.Trans, m, n, k, 1, a, m, b, k, 0, c, n)
+		y := make([]float32, m)
+		Implementation{}.Sgemv(blas.NoTrans, m, k, 1, a, k, x, 1, 0, y, 1)
+		yt := make([]float32, k)
+		Implementation{}.Sgemv(blas.Trans, m, k, 0.5, a, k, x[:m], 1, 0, yt, 1)
+		active = saved
+		got := [][]float32{c, y, yt}
+		if want == nil {
+			want, first = got, p.name
+			continue
+		}
+		for r := range got {
+			if !slices.Equal(got[r], want[r]) {
+				t.Errorf("%s: result %d differs from %s's", p.name, r, first)
+			}
+		}
+	}
+}
