@@ -71,6 +71,7 @@ type call[T float] struct {
 	lda, ldb, ldc int
 	parts, chunk  int
 	byRows        bool
+	fresh         bool // beta 0: C is overwritten, not read
 	wg            sync.WaitGroup
 }
 
@@ -86,9 +87,11 @@ func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int
 	if m == 0 || n == 0 {
 		return
 	}
-	// beta·C first, so that each element's chain starts from it; beta 0
-	// overwrites (NaN in C must not survive).
-	if beta != 1 {
+	// beta·C first, so that each element's chain starts from it; with beta
+	// 0 the chains start from zero instead, in the kernel (NaN in C must
+	// not survive).
+	product := k > 0 && alpha != 0
+	if beta != 1 && (beta != 0 || !product) {
 		for i := range m {
 			row := c[i*ldc : i*ldc+n]
 			if beta == 0 {
@@ -100,11 +103,11 @@ func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int
 			}
 		}
 	}
-	if k == 0 || alpha == 0 {
+	if !product {
 		return
 	}
 	g := free.get()
-	*g = call[T]{k: kern, tA: tA, tB: tB, m: m, n: n, kk: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: 1}
+	*g = call[T]{k: kern, tA: tA, tB: tB, m: m, n: n, kk: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: 1, fresh: beta == 0}
 	procs := runtime.GOMAXPROCS(0)
 	if procs > 1 && m*n*k >= parallelWork {
 		g.split(procs)
@@ -158,6 +161,7 @@ func (g *call[T]) block(bf *buffers[T], i0, i1, j0, j1 int) {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < g.kk; pc += depth {
 			kb := min(depth, g.kk-pc)
+			load := pc > 0 || !g.fresh
 			packB(bf.b, g.tB, g.b, g.ldb, pc, kb, jc, nb, nr)
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
@@ -168,18 +172,19 @@ func (g *call[T]) block(bf *buffers[T], i0, i1, j0, j1 int) {
 						pa := &bf.a[ir*kb]
 						ci := (ic+ir)*g.ldc + jc + jr
 						if ir+mr <= mb && jr+nr <= nb {
-							g.k.micro(kb, pa, pb, &g.c[ci], g.ldc)
+							g.k.micro(kb, pa, pb, &g.c[ci], g.ldc, load)
 							continue
 						}
 						// An edge tile: through a full tile, so the
 						// kernel never touches C outside the product.
 						rows, cols := min(mr, mb-ir), min(nr, nb-jr)
 						t := bf.tile[:mr*nr]
-						clear(t)
-						for i := range rows {
-							copy(t[i*nr:i*nr+cols], g.c[ci+i*g.ldc:])
+						if load {
+							for i := range rows {
+								copy(t[i*nr:i*nr+cols], g.c[ci+i*g.ldc:])
+							}
 						}
-						g.k.micro(kb, pa, pb, &t[0], nr)
+						g.k.micro(kb, pa, pb, &t[0], nr, load)
 						for i := range rows {
 							copy(g.c[ci+i*g.ldc:ci+i*g.ldc+cols], t[i*nr:])
 						}

@@ -8,12 +8,14 @@ import (
 
 type float interface{ ~float32 | ~float64 }
 
-// kernel is one micro-kernel and its tile: micro adds to the mr×nr tile of
-// C at c (row-major, leading dimension ldc) the product of an mr×k panel
-// of A and a k×nr panel of B packed by packA and packB.
+// kernel is one micro-kernel and its tile: micro sets the mr×nr tile of C
+// at c (row-major, leading dimension ldc) to the product of an mr×k panel
+// of A and a k×nr panel of B packed by packA and packB, added to the
+// tile's values if load (starting the chains from zero otherwise rounds
+// alike and spares reading C).
 type kernel[T float] struct {
 	mr, nr int
-	micro  func(k int, a, b, c *T, ldc int)
+	micro  func(k int, a, b, c *T, ldc int, load bool)
 }
 
 // vec are the matrix–vector kernels of a path, on unit-stride vectors,

@@ -6,16 +6,16 @@ import "golang.org/x/sys/cpu"
 // kernel_go.go.
 
 //go:noescape
-func microAVX2S(k int, a, b, c *float32, ldc int)
+func microAVX2S(k int, a, b, c *float32, ldc int, load bool)
 
 //go:noescape
-func microAVX2D(k int, a, b, c *float64, ldc int)
+func microAVX2D(k int, a, b, c *float64, ldc int, load bool)
 
 //go:noescape
-func microAVX512S(k int, a, b, c *float32, ldc int)
+func microAVX512S(k int, a, b, c *float32, ldc int, load bool)
 
 //go:noescape
-func microAVX512D(k int, a, b, c *float64, ldc int)
+func microAVX512D(k int, a, b, c *float64, ldc int, load bool)
 
 //go:noescape
 func dot4AVX2S(groups, n int, a *float32, lda int, x, y *float32)

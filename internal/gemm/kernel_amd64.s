@@ -3,15 +3,33 @@
 
 #include "textflag.h"
 
-// func microAVX2S(k int, a, b, c *float32, ldc int)
-// C[6×16] += A·B over k, A packed 6 per k, B packed 16 per k.
-TEXT ·microAVX2S(SB), NOSPLIT, $0-40
+// func microAVX2S(k int, a, b, c *float32, ldc int, load bool)
+// C[6×16] = (load ? C : 0) + A·B over k, A packed 6 per k, B packed
+// 16 per k.
+TEXT ·microAVX2S(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVBLZX load+40(FP), R10
+	TESTL R10, R10
+	JNE loadc
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	JMP start
+loadc:
 	MOVQ DX, R9
 	VMOVUPS 0(R9), Y0
 	VMOVUPS 32(R9), Y1
@@ -30,6 +48,7 @@ TEXT ·microAVX2S(SB), NOSPLIT, $0-40
 	ADDQ R8, R9
 	VMOVUPS 0(R9), Y10
 	VMOVUPS 32(R9), Y11
+start:
 	TESTQ CX, CX
 	JE store
 loop:
@@ -79,15 +98,33 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX2D(k int, a, b, c *float64, ldc int)
-// C[6×8] += A·B over k, A packed 6 per k, B packed 8 per k.
-TEXT ·microAVX2D(SB), NOSPLIT, $0-40
+// func microAVX2D(k int, a, b, c *float64, ldc int, load bool)
+// C[6×8] = (load ? C : 0) + A·B over k, A packed 6 per k, B packed
+// 8 per k.
+TEXT ·microAVX2D(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $3, R8
+	MOVBLZX load+40(FP), R10
+	TESTL R10, R10
+	JNE loadc
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	JMP start
+loadc:
 	MOVQ DX, R9
 	VMOVUPD 0(R9), Y0
 	VMOVUPD 32(R9), Y1
@@ -106,6 +143,7 @@ TEXT ·microAVX2D(SB), NOSPLIT, $0-40
 	ADDQ R8, R9
 	VMOVUPD 0(R9), Y10
 	VMOVUPD 32(R9), Y11
+start:
 	TESTQ CX, CX
 	JE store
 loop:
@@ -155,15 +193,37 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512S(k int, a, b, c *float32, ldc int)
-// C[8×32] += A·B over k, A packed 8 per k, B packed 32 per k.
-TEXT ·microAVX512S(SB), NOSPLIT, $0-40
+// func microAVX512S(k int, a, b, c *float32, ldc int, load bool)
+// C[8×32] = (load ? C : 0) + A·B over k, A packed 8 per k, B packed
+// 32 per k.
+TEXT ·microAVX512S(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVBLZX load+40(FP), R10
+	TESTL R10, R10
+	JNE loadc
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	JMP start
+loadc:
 	MOVQ DX, R9
 	VMOVUPS 0(R9), Z0
 	VMOVUPS 64(R9), Z1
@@ -188,6 +248,7 @@ TEXT ·microAVX512S(SB), NOSPLIT, $0-40
 	ADDQ R8, R9
 	VMOVUPS 0(R9), Z14
 	VMOVUPS 64(R9), Z15
+start:
 	TESTQ CX, CX
 	JE store
 loop:
@@ -241,15 +302,37 @@ store:
 	VZEROUPPER
 	RET
 
-// func microAVX512D(k int, a, b, c *float64, ldc int)
-// C[8×16] += A·B over k, A packed 8 per k, B packed 16 per k.
-TEXT ·microAVX512D(SB), NOSPLIT, $0-40
+// func microAVX512D(k int, a, b, c *float64, ldc int, load bool)
+// C[8×16] = (load ? C : 0) + A·B over k, A packed 8 per k, B packed
+// 16 per k.
+TEXT ·microAVX512D(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $3, R8
+	MOVBLZX load+40(FP), R10
+	TESTL R10, R10
+	JNE loadc
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	JMP start
+loadc:
 	MOVQ DX, R9
 	VMOVUPD 0(R9), Z0
 	VMOVUPD 64(R9), Z1
@@ -274,6 +357,7 @@ TEXT ·microAVX512D(SB), NOSPLIT, $0-40
 	ADDQ R8, R9
 	VMOVUPD 0(R9), Z14
 	VMOVUPD 64(R9), Z15
+start:
 	TESTQ CX, CX
 	JE store
 loop:

@@ -4,14 +4,16 @@ import "math"
 
 // microGo64 is the pure-Go micro-kernel for a 4×4 tile: the same fma
 // chain per element as the assembly (math.FMA rounds once, as VFMADD does).
-func microGo64(k int, a, b, c *float64, ldc int) {
+func microGo64(k int, a, b, c *float64, ldc int, load bool) {
 	const mr, nr = 4, 4
 	pa := unsafeSlice(a, k*mr)
 	pb := unsafeSlice(b, k*nr)
 	pc := unsafeSlice(c, (mr-1)*ldc+nr)
 	var acc [mr][nr]float64
 	for i := range mr {
-		copy(acc[i][:], pc[i*ldc:i*ldc+nr])
+		if load {
+			copy(acc[i][:], pc[i*ldc:i*ldc+nr])
+		}
 	}
 	for l := range k {
 		av := pa[l*mr : l*mr+mr]
@@ -31,7 +33,7 @@ func microGo64(k int, a, b, c *float64, ldc int) {
 // microGo32 is microGo64 for float32; each fma rounds through float64
 // (exact product, then two roundings), which agrees with a float32 fma
 // except, rarely, in the last bit.
-func microGo32(k int, a, b, c *float32, ldc int) {
+func microGo32(k int, a, b, c *float32, ldc int, load bool) {
 	const mr, nr = 4, 4
 	pa := unsafeSlice(a, k*mr)
 	pb := unsafeSlice(b, k*nr)
@@ -39,7 +41,9 @@ func microGo32(k int, a, b, c *float32, ldc int) {
 	var acc [mr][nr]float64
 	for i := range mr {
 		for j := range nr {
-			acc[i][j] = float64(pc[i*ldc+j])
+			if load {
+				acc[i][j] = float64(pc[i*ldc+j])
+			}
 		}
 	}
 	for l := range k {
