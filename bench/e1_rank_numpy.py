@@ -4,7 +4,9 @@ train_loss, test_loss and rank): the 4 DLN SGD runs of ../shared/bench/e1_numpy.
 and at each of the 348 grid points also rank(φ) of the 400×400 Jacobian
 φ = [X∘v, X∘u] of the outputs on the first 400 test points with respect to (u, v),
 from its singular values (np.linalg.svd, compute_uv=False), threshold σᵢ/σ₁ > 1e-15.
-Prints wall seconds, the final losses and the final ranks."""
+Prints wall seconds, the final losses and ranks, and for each run the first grid point
+at which its parameters are no longer finite (null if never: the replay's 0.28 runs can
+diverge, depending on the BLAS's rounding)."""
 import json, time
 import numpy as np
 
@@ -22,16 +24,23 @@ def main(T=100001):
     I = set(grid(T))
     runs = [(0.25, -1, 1.0), (0.28, int(0.1*T), 4.8), (0.28, int(0.3*T), 3.4), (0.28, int(0.5*T), 1.5)]
     t0 = time.perf_counter()
-    finals = []
+    finals, diverged = [], []
     for g0, thr, dec in runs:
         np.random.seed(1)
         u, v, g = 0.1*np.ones(d), np.zeros(d), g0
-        last = None
+        last, div = None, None
         for i in range(T):
             if i in I:
                 b = u*v
-                s = np.linalg.svd(np.hstack([J*v, J*u]), compute_uv=False)
-                rank = int(np.sum(s/s[0] > 1e-15)) if s[0] > 0 else 0
+                phi = np.hstack([J*v, J*u])
+                # A run that diverges in this replay (see e1_numpy.py) has no
+                # rank once its parameters are no longer finite.
+                rank = float("nan")
+                if np.all(np.isfinite(phi)):
+                    s = np.linalg.svd(phi, compute_uv=False)
+                    rank = int(np.sum(s/s[0] > 1e-15)) if s[0] > 0 else 0
+                elif div is None:
+                    div = i
                 last = (np.sum((X@b-y)**2)/(2*n), np.sum((Xt@b-yt)**2)/(2*1000), rank)
             k = np.random.randint(n)
             e = X[k] @ (u*v) - y[k]
@@ -40,7 +49,8 @@ def main(T=100001):
             if i == thr:
                 g /= dec
         finals.append(last)
-    print(json.dumps({"seconds": time.perf_counter()-t0, "final_train_test_rank": finals}))
+        diverged.append(div)
+    print(json.dumps({"seconds": time.perf_counter()-t0, "final_train_test_rank": finals, "diverged_at": diverged}))
 
 if __name__ == "__main__":
     main()
