@@ -2,8 +2,10 @@ package gemm
 
 import "golang.org/x/sys/cpu"
 
-// The assembly kernels in kernel_amd64.s; the pure-Go references are in
-// kernel_go.go.
+// The assembly kernels in kernel_amd64.s, written by kernel_amd64_gen.py;
+// the pure-Go references are in kernel_go.go.
+
+//go:generate python3 kernel_amd64_gen.py
 
 //go:noescape
 func microAVX2S(k int, a, b, c *float32, ldc int, load bool)
