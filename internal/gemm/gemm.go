@@ -211,13 +211,7 @@ func packA[T float](dst []T, trans bool, a []T, lda, i0, rows, p0, depth, mr int
 				copy(panel[l*mr:l*mr+h], a[off:off+h])
 			}
 		} else {
-			for r := range h {
-				i := i0 + ir + r
-				row := a[i*lda+p0 : i*lda+p0+depth]
-				for l, v := range row {
-					panel[l*mr+r] = v
-				}
-			}
+			interleave(panel, mr, a[(i0+ir)*lda+p0:], lda, h, depth)
 		}
 		if alpha != 1 {
 			for l := range panel {
@@ -238,17 +232,34 @@ func packB[T float](dst []T, trans bool, b []T, ldb, p0, depth, j0, cols, nr int
 			clear(panel)
 		}
 		if trans {
-			for c := range w {
-				col := b[(j0+jr+c)*ldb+p0 : (j0+jr+c)*ldb+p0+depth]
-				for l, v := range col {
-					panel[l*nr+c] = v
-				}
-			}
+			interleave(panel, nr, b[(j0+jr)*ldb+p0:], ldb, w, depth)
 			continue
 		}
 		for l := range depth {
 			off := (p0+l)*ldb + j0 + jr
 			copy(panel[l*nr:l*nr+w], b[off:off+w])
+		}
+	}
+}
+
+// interleave transposes into a panel: dst[l·width+r] = src[r·ld+l] for the
+// first rows rows of src (leading dimension ld) and depth columns, four
+// rows at a time for the loads' and stores' sake.
+func interleave[T float](dst []T, width int, src []T, ld, rows, depth int) {
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		r0 := src[r*ld : r*ld+depth]
+		r1 := src[(r+1)*ld : (r+1)*ld+depth]
+		r2 := src[(r+2)*ld : (r+2)*ld+depth]
+		r3 := src[(r+3)*ld : (r+3)*ld+depth]
+		for l := range r0 {
+			d := dst[l*width+r : l*width+r+4]
+			d[0], d[1], d[2], d[3] = r0[l], r1[l], r2[l], r3[l]
+		}
+	}
+	for ; r < rows; r++ {
+		for l, v := range src[r*ld : r*ld+depth] {
+			dst[l*width+r] = v
 		}
 	}
 }
