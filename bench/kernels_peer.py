@@ -1,11 +1,17 @@
 """Peers of the `gemm-*` and `svd` workloads: torch.matmul on one thread
-(torch.set_num_threads(1)) for each product of a step of the MLP
+(torch.set_num_threads(1) and OPENBLAS_NUM_THREADS=1) for each product of a step of the MLP
 784-256-256-10 at batch 128, float32 (as bench.GemmShapes: m×k times k×n,
 transposed operands as views), and numpy's singular values
 (np.linalg.svd, compute_uv=False) of a 400×400 float64 matrix with numpy's
 default threads. Prints JSON: microseconds per product by workload name,
 milliseconds per SVD."""
-import json, sys, time
+import json, os, sys, time
+
+# One thread means one for OpenBLAS too: torch.set_num_threads does not
+# bound the threads of the pthreads OpenBLAS that Debian's PyTorch calls for
+# its products, and OPENBLAS_NUM_THREADS must be set before it loads.
+if sys.argv[1:2] == ["gemm"]:
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 import numpy as np
 import torch
 
