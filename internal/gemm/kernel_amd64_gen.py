@@ -17,6 +17,24 @@ def micro(name, mr, nregs, lanes, size, avx512, suf):
     R = 'Z' if avx512 else 'Y'
     mov = 'VMOVUP' + suf
     nr = nregs*lanes
+    b0 = mr*nregs
+
+    def step(u):
+        """One rank-1 update, at step u of an unrolled group."""
+        ao, bo = u*mr*size, u*nr*size
+        # AVX-512 has registers to spare: each step of a group its own B.
+        bb = b0 + (nregs*u if avx512 else 0)
+        for j in range(nregs):
+            w(f'\t{mov} {bo + j*lanes*size}(DI), {R}{bb+j}')
+        for i in range(mr):
+            if avx512:
+                for j in range(nregs):
+                    w(f'\tVFMADD231P{suf}.BCST {ao + i*size}(SI), {R}{bb+j}, {R}{i*nregs+j}')
+            else:
+                bc = b0 + nregs + (i % 2)
+                w(f'\tVBROADCASTS{suf} {ao + i*size}(SI), {R}{bc}')
+                for j in range(nregs):
+                    w(f'\tVFMADD231P{suf} {R}{b0+j}, {R}{bc}, {R}{i*nregs+j}')
     w(f'// func {name}(k int, a, b, c *float{size*8}, ldc int, load bool)')
     w(f'// C[{mr}×{nr}] = (load ? C : 0) + A·B over k, A packed {mr} per k, B packed')
     w(f'// {nr} per k.')
@@ -36,21 +54,18 @@ def micro(name, mr, nregs, lanes, size, avx512, suf):
             w(f'\t{mov} {j*lanes*size}(R9), {R}{i*nregs+j}')
         if i < mr-1: w('\tADDQ R8, R9')
     w('start:')
-    w('\tTESTQ CX, CX\n\tJE store')
-    w('loop:')
-    b0 = mr*nregs
-    for j in range(nregs):
-        w(f'\t{mov} {j*lanes*size}(DI), {R}{b0+j}')
-    for i in range(mr):
-        if avx512:
-            for j in range(nregs):
-                w(f'\tVFMADD231P{suf}.BCST {i*size}(SI), {R}{b0+j}, {R}{i*nregs+j}')
-        else:
-            bc = b0 + nregs + (i % 2)
-            w(f'\tVBROADCASTS{suf} {i*size}(SI), {R}{bc}')
-            for j in range(nregs):
-                w(f'\tVFMADD231P{suf} {R}{b0+j}, {R}{bc}, {R}{i*nregs+j}')
-    w(f'\tADDQ ${mr*size}, SI\n\tADDQ ${nr*size}, DI\n\tDECQ CX\n\tJNE loop')
+    # k four steps at a time, then one by one; each accumulator still sees
+    # its fma chain in k order.
+    w('\tMOVQ CX, BX\n\tSHRQ $2, BX\n\tJE rest')
+    w('loop4:')
+    for u in range(4):
+        step(u)
+    w(f'\tADDQ ${4*mr*size}, SI\n\tADDQ ${4*nr*size}, DI\n\tDECQ BX\n\tJNE loop4')
+    w('rest:')
+    w('\tANDQ $3, CX\n\tJE store')
+    w('loop1:')
+    step(0)
+    w(f'\tADDQ ${mr*size}, SI\n\tADDQ ${nr*size}, DI\n\tDECQ CX\n\tJNE loop1')
     w('store:')
     w('\tMOVQ DX, R9')
     for i in range(mr):
