@@ -163,7 +163,8 @@ for name, peer, pt, ot, unit, o, target in out:
     if target is None:
         tgt, met = "—", ""
     else:
-        tgt = f"≤{target:.3g}" if target >= 1 else f"≤1/{round(1 / target)}"
+        inverse = round(1 / target)
+        tgt = f"≤1/{inverse}" if target < 1 and abs(1 / target - inverse) < 1e-9 else f"≤{target:.3g}"
         met = "yes" if ratio <= target else "NO"
     print(f"{name:48} {peer:8} {pt:12.4g} {ot:12.4g} {unit:8} {o['allocs_per_unit']:7.3g} {ratio:8.3g} {tgt:>8}  {met}")
 PYEOF
