@@ -108,9 +108,11 @@ func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int
 	}
 	g := free.get()
 	*g = call[T]{k: kern, tA: tA, tB: tB, m: m, n: n, kk: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: 1, fresh: beta == 0}
-	procs := runtime.GOMAXPROCS(0)
-	if procs > 1 && m*n*k >= parallelWork {
-		g.split(procs)
+	// GOMAXPROCS takes a lock: asked only when the product is large.
+	if m*n*k >= parallelWork {
+		if procs := runtime.GOMAXPROCS(0); procs > 1 {
+			g.split(procs)
+		}
 	}
 	if g.parts == 1 {
 		g.do(0)

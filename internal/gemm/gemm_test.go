@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -385,4 +386,27 @@ func TestFloat32AssemblyPathsAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestChoose checks SGDLAB_KERNEL's values: a path by name, the fastest
+// for "" and "auto", and a panic naming the valid values otherwise.
+func TestChoose(t *testing.T) {
+	fastest := usablePaths()[0]
+	for _, env := range []string{"", "auto"} {
+		if p := choose(env); p != fastest {
+			t.Errorf("choose(%q) = %s, want %s", env, p.name, fastest.name)
+		}
+	}
+	for _, p := range usablePaths() {
+		if got := choose(p.name); got != p {
+			t.Errorf("choose(%q) = %s", p.name, got.name)
+		}
+	}
+	defer func() {
+		msg, _ := recover().(string)
+		if !strings.Contains(msg, `SGDLAB_KERNEL="avx3"`) || !strings.Contains(msg, "go") {
+			t.Errorf("choose(avx3) panicked with %q, want the value and the valid ones", msg)
+		}
+	}()
+	choose("avx3")
 }

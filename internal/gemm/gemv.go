@@ -14,10 +14,9 @@ const (
 )
 
 // gemvCall is one matrix–vector product and its temporaries, kept with
-// it for the next: contiguous copies of strided vectors, the kernels'
+// it for the next: contiguous copies of strided vectors, and the kernels'
 // results or weights for every row (in memory the kernels can write: on
-// the stack they would escape through the kernel's function value), and
-// each part's four for a row alone.
+// the stack they would escape through the kernel's function value).
 type gemvCall[T float] struct {
 	v            *vec[T]
 	trans        bool
@@ -28,7 +27,6 @@ type gemvCall[T float] struct {
 	x, y         []T
 	incX, incY   int
 	parts, chunk int
-	four         [maxGemvParts][4]T
 	xbuf, ybuf   []T
 	rowBuf       []T // A·x: the dot product of each row; Aᵀ·x: alpha·x_i
 	wg           sync.WaitGroup
@@ -46,6 +44,9 @@ var (
 // (A·x) or by columns (Aᵀ·x), which leaves every element's sum as it is.
 func gemv[T float](v *vec[T], free free[gemvCall[T]], trans bool, m, n int, alpha T, a []T, lda int, x []T, incX int, beta T, y []T, incY int) {
 	if m == 0 || n == 0 || alpha == 0 && beta == 1 {
+		return
+	}
+	if m*n < gemvWork && direct(v, trans, m, n, alpha, a, lda, x, incX, beta, y, incY) {
 		return
 	}
 	g := free.get()
@@ -89,14 +90,52 @@ func gemv[T float](v *vec[T], free free[gemvCall[T]], trans bool, m, n int, alph
 	free.put(g)
 }
 
+// direct computes the common small products without a gemvCall (unit
+// strides; A·x with beta 0, Aᵀ·x with alpha 1) straight in y, with the same
+// sums as rows and cols, and reports whether it did.
+func direct[T float](v *vec[T], trans bool, m, n int, alpha T, a []T, lda int, x []T, incX int, beta T, y []T, incY int) bool {
+	if incX != 1 || incY != 1 || alpha == 0 {
+		return false
+	}
+	whole := m / 4 * 4
+	switch {
+	case !trans && beta == 0:
+		if whole > 0 {
+			v.dot4(whole/4, n, &a[0], lda, &x[0], &y[0])
+		}
+		for i := whole; i < m; i++ {
+			v.dot1(n, &a[i*lda], &x[0], &y[i])
+		}
+		if alpha != 1 {
+			for i := range y[:m] {
+				y[i] *= alpha
+			}
+		}
+	case trans && alpha == 1:
+		// The weights alpha·x_i are x itself.
+		scaleInc(y, n, 1, beta)
+		if whole > 0 {
+			v.axpy4(whole/4, n, &a[0], lda, &x[0], &y[0])
+		}
+		for i := whole; i < m; i++ {
+			v.axpy1(n, x[i], &a[i*lda], &y[0])
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // run splits size (rows or columns) into parts of whole multiples of
 // align and computes them.
 func (g *gemvCall[T]) run(size, align int) {
-	procs := min(runtime.GOMAXPROCS(0), maxGemvParts)
-	if procs > 1 && g.m*g.n >= gemvWork {
-		blocks := (size + align - 1) / align
-		g.chunk = (blocks + procs - 1) / procs * align
-		g.parts = (size + g.chunk - 1) / g.chunk
+	// GOMAXPROCS takes a lock: asked only when the product is large.
+	if g.m*g.n >= gemvWork {
+		if procs := min(runtime.GOMAXPROCS(0), maxGemvParts); procs > 1 {
+			blocks := (size + align - 1) / align
+			g.chunk = (blocks + procs - 1) / procs * align
+			g.parts = (size + g.chunk - 1) / g.chunk
+		}
 	}
 	if g.parts == 1 {
 		g.chunk = size
@@ -115,12 +154,12 @@ func (g *gemvCall[T]) do(p int) {
 		g.cols(i0, i1)
 		return
 	}
-	g.rows(i0, i1, &g.four[p])
+	g.rows(i0, i1)
 }
 
 // rows: each y_i from the dot product of row i with x, four rows at a
 // time and the last rows of the range each by itself.
-func (g *gemvCall[T]) rows(i0, i1 int, four *[4]T) {
+func (g *gemvCall[T]) rows(i0, i1 int) {
 	a, x, y, n, lda := g.a, g.x, g.y, g.n, g.lda
 	d := g.rowBuf
 	whole := i0 + (i1-i0)/4*4
@@ -128,10 +167,7 @@ func (g *gemvCall[T]) rows(i0, i1 int, four *[4]T) {
 		g.v.dot4((whole-i0)/4, n, &a[i0*lda], lda, &x[0], &d[i0])
 	}
 	for i := whole; i < i1; i++ {
-		// A row alone, as each of four copies of itself (lda 0): the
-		// same sum as in a group of four.
-		g.v.dot4(1, n, &a[i*lda], 0, &x[0], &four[0])
-		d[i] = four[0]
+		g.v.dot1(n, &a[i*lda], &x[0], &d[i])
 	}
 	iy := i0 * g.incY
 	if g.incY < 0 {
@@ -168,14 +204,17 @@ func (g *gemvCall[T]) cols(j0, j1 int) {
 // scaleInc scales the n elements of y with stride inc by beta; beta 0
 // overwrites (NaN must not survive).
 func scaleInc[T float](y []T, n, inc int, beta T) {
-	if beta == 1 {
-		return
-	}
 	inc = max(inc, -inc)
-	for i := 0; i < n*inc; i += inc {
-		if beta == 0 {
+	switch {
+	case beta == 1:
+	case inc == 1 && beta == 0:
+		clear(y[:n])
+	case beta == 0:
+		for i := 0; i < n*inc; i += inc {
 			y[i] = 0
-		} else {
+		}
+	default:
+		for i := 0; i < n*inc; i += inc {
 			y[i] *= beta
 		}
 	}

@@ -21,10 +21,11 @@ type kernel[T float] struct {
 // vec are the matrix–vector kernels of a path, on unit-stride vectors,
 // for the 4·groups rows of A at a (leading dimension lda, n columns):
 // dot4 sets y[r] to the dot product of x with row r, and axpy4 adds to y
-// the rows scaled by s[r], in row order; axpy1 adds s·x to y as axpy4
-// adds one row.
+// the rows scaled by s[r], in row order; dot1 and axpy1 do as much for
+// one row (at a), with the same sums.
 type vec[T float] struct {
 	dot4  func(groups, n int, a *T, lda int, x, y *T)
+	dot1  func(n int, a, x, y *T)
 	axpy4 func(groups, n int, a *T, lda int, s, y *T)
 	axpy1 func(n int, s T, x, y *T)
 }
@@ -44,8 +45,8 @@ var goPath = path{
 	name:   "go",
 	s:      kernel[float32]{mr: 4, nr: 4, micro: microGo32},
 	d:      kernel[float64]{mr: 4, nr: 4, micro: microGo64},
-	sv:     vec[float32]{dot4: dot4Go32, axpy4: axpy4Go32, axpy1: axpy1Go32},
-	dv:     vec[float64]{dot4: dot4Go64, axpy4: axpy4Go64, axpy1: axpy1Go64},
+	sv:     vec[float32]{dot4: dot4Go32, dot1: dot1Go32, axpy4: axpy4Go32, axpy1: axpy1Go32},
+	dv:     vec[float64]{dot4: dot4Go64, dot1: dot1Go64, axpy4: axpy4Go64, axpy1: axpy1Go64},
 	usable: true,
 }
 

@@ -26,6 +26,12 @@ func dot4AVX2S(groups, n int, a *float32, lda int, x, y *float32)
 func dot4AVX2D(groups, n int, a *float64, lda int, x, y *float64)
 
 //go:noescape
+func dot1AVX2S(n int, a, x, y *float32)
+
+//go:noescape
+func dot1AVX2D(n int, a, x, y *float64)
+
+//go:noescape
 func axpy4AVX2S(groups, n int, a *float32, lda int, s, y *float32)
 
 //go:noescape
@@ -40,8 +46,8 @@ func axpy1AVX2D(n int, s float64, x, y *float64)
 var (
 	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-	vecAVX2S = vec[float32]{dot4: dot4AVX2S, axpy4: axpy4AVX2S, axpy1: axpy1AVX2S}
-	vecAVX2D = vec[float64]{dot4: dot4AVX2D, axpy4: axpy4AVX2D, axpy1: axpy1AVX2D}
+	vecAVX2S = vec[float32]{dot4: dot4AVX2S, dot1: dot1AVX2S, axpy4: axpy4AVX2S, axpy1: axpy1AVX2S}
+	vecAVX2D = vec[float64]{dot4: dot4AVX2D, dot1: dot1AVX2D, axpy4: axpy4AVX2D, axpy1: axpy1AVX2D}
 
 	avx2Path = path{
 		name:   "avx2",

@@ -1154,3 +1154,88 @@ tailloop:
 done:
 	VZEROUPPER
 	RET
+
+// func dot1AVX2S(n int, a, x, y *float32)
+// *y = Σ_j a[j]·x[j], summed as one row of dot4.
+TEXT ·dot1AVX2S(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ y+24(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y8, Y8, Y8
+	MOVQ CX, BX
+	SHRQ $4, BX
+	JE tail
+loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS 32(SI), Y13, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ BX
+	JNE loop
+tail:
+	ANDQ $15, CX
+	JE reduce
+tailloop:
+	VMOVSS (DI), X12
+	VFMADD231SS (SI), X12, X8
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNE tailloop
+reduce:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X13
+	VADDPS X13, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VADDSS X8, X0, X0
+	VMOVSS X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dot1AVX2D(n int, a, x, y *float64)
+// *y = Σ_j a[j]·x[j], summed as one row of dot4.
+TEXT ·dot1AVX2D(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ y+24(FP), DX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y8, Y8, Y8
+	MOVQ CX, BX
+	SHRQ $3, BX
+	JE tail
+loop:
+	VMOVUPD (DI), Y12
+	VMOVUPD 32(DI), Y13
+	VFMADD231PD (SI), Y12, Y0
+	VFMADD231PD 32(SI), Y13, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ BX
+	JNE loop
+tail:
+	ANDQ $7, CX
+	JE reduce
+tailloop:
+	VMOVSD (DI), X12
+	VFMADD231SD (SI), X12, X8
+	ADDQ $8, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNE tailloop
+reduce:
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X13
+	VADDPD X13, X0, X0
+	VHADDPD X0, X0, X0
+	VADDSD X8, X0, X0
+	VMOVSD X0, (DX)
+	VZEROUPPER
+	RET

@@ -203,4 +203,40 @@ def axpy1(name, size, suf):
 
 axpy1('axpy1AVX2S', 4, 'S')
 axpy1('axpy1AVX2D', 8, 'D')
+def dot1(name, size, suf):
+    lanes = 32//size
+    step = 2*lanes
+    w(f'// func {name}(n int, a, x, y *float{size*8})')
+    w('// *y = Σ_j a[j]·x[j], summed as one row of dot4.')
+    w(f'TEXT ·{name}(SB), NOSPLIT, $0-32')
+    w('\tMOVQ n+0(FP), CX\n\tMOVQ a+8(FP), SI\n\tMOVQ x+16(FP), DI\n\tMOVQ y+24(FP), DX')
+    for r in (0, 1, 8):
+        w(f'\tVXORP{suf} Y{r}, Y{r}, Y{r}')
+    w('\tMOVQ CX, BX')
+    w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
+    w('\tJE tail')
+    w('loop:')
+    w(f'\tVMOVUP{suf} (DI), Y12\n\tVMOVUP{suf} 32(DI), Y13')
+    w(f'\tVFMADD231P{suf} (SI), Y12, Y0')
+    w(f'\tVFMADD231P{suf} 32(SI), Y13, Y1')
+    w(f'\tADDQ ${step*size}, SI\n\tADDQ ${step*size}, DI\n\tDECQ BX\n\tJNE loop')
+    w('tail:')
+    w(f'\tANDQ ${step-1}, CX\n\tJE reduce')
+    w('tailloop:')
+    w(f'\tVMOVS{suf} (DI), X12')
+    w(f'\tVFMADD231S{suf} (SI), X12, X8')
+    w(f'\tADDQ ${size}, SI\n\tADDQ ${size}, DI\n\tDECQ CX\n\tJNE tailloop')
+    w('reduce:')
+    w(f'\tVADDP{suf} Y1, Y0, Y0')
+    w('\tVEXTRACTF128 $1, Y0, X13')
+    w(f'\tVADDP{suf} X13, X0, X0')
+    w(f'\tVHADDP{suf} X0, X0, X0')
+    if size == 4: w(f'\tVHADDP{suf} X0, X0, X0')
+    w(f'\tVADDS{suf} X8, X0, X0')
+    w(f'\tVMOVS{suf} X0, (DX)')
+    w('\tVZEROUPPER\n\tRET\n')
+
+dot1('dot1AVX2S', 4, 'S')
+dot1('dot1AVX2D', 8, 'D')
+
 open('kernel_amd64.s', 'w').write('\n'.join(out))

@@ -64,63 +64,72 @@ func microGo32(k int, a, b, c *float32, ldc int, load bool) {
 }
 
 // dot4Go64 sums as dot4AVX2D does, so that the pure-Go path agrees with
-// the assembly bit for bit: eight fma chains per row over the columns
-// j ≡ t mod 8 of the first n−n%8, reduced pairwise (t with t+4, then t
-// with t+2, then the two left), then the fma chain of the rest added.
+// the assembly bit for bit: each row as dot1Go64.
 func dot4Go64(groups, n int, a *float64, lda int, x, y *float64) {
 	pa := unsafeSlice(a, (4*groups-1)*lda+n)
-	px := unsafeSlice(x, n)
 	py := unsafeSlice(y, 4*groups)
-	body := n - n%8
-	for r := range 4 * groups {
-		row := pa[r*lda : r*lda+n]
-		var p [8]float64
-		for j := 0; j < body; j += 8 {
-			for t := range 8 {
-				p[t] = math.FMA(row[j+t], px[j+t], p[t])
-			}
-		}
-		var tail float64
-		for j := body; j < n; j++ {
-			tail = math.FMA(row[j], px[j], tail)
-		}
-		var q [4]float64
-		for t := range 4 {
-			q[t] = p[t] + p[t+4]
-		}
-		py[r] = ((q[0] + q[2]) + (q[1] + q[3])) + tail
+	for r := range py {
+		dot1Go64(n, &pa[r*lda], x, &py[r])
 	}
 }
 
-// dot4Go32 is dot4Go64 for float32 and dot4AVX2S: sixteen chains, reduced
-// t with t+8, t+4, then the pairs (0,1) and (2,3), then those two.
+// dot1Go64 sums as a row of dot4AVX2D: eight fma chains over the columns
+// j ≡ t mod 8 of the first n−n%8, reduced pairwise (t with t+4, then t
+// with t+2, then the two left), then the fma chain of the rest added.
+func dot1Go64(n int, a, x, y *float64) {
+	row, px := unsafeSlice(a, n), unsafeSlice(x, n)
+	body := n - n%8
+	var p [8]float64
+	for j := 0; j < body; j += 8 {
+		for t := range 8 {
+			p[t] = math.FMA(row[j+t], px[j+t], p[t])
+		}
+	}
+	var tail float64
+	for j := body; j < n; j++ {
+		tail = math.FMA(row[j], px[j], tail)
+	}
+	var q [4]float64
+	for t := range 4 {
+		q[t] = p[t] + p[t+4]
+	}
+	*y = ((q[0] + q[2]) + (q[1] + q[3])) + tail
+}
+
+// dot4Go32 is dot4Go64 for float32 and dot4AVX2S.
 func dot4Go32(groups, n int, a *float32, lda int, x, y *float32) {
 	pa := unsafeSlice(a, (4*groups-1)*lda+n)
-	px := unsafeSlice(x, n)
 	py := unsafeSlice(y, 4*groups)
-	body := n - n%16
-	for r := range 4 * groups {
-		row := pa[r*lda : r*lda+n]
-		var p [16]float32
-		for j := 0; j < body; j += 16 {
-			for t := range 16 {
-				p[t] = fma32(row[j+t], px[j+t], p[t])
-			}
-		}
-		var tail float32
-		for j := body; j < n; j++ {
-			tail = fma32(row[j], px[j], tail)
-		}
-		var q [8]float32
-		for t := range 8 {
-			q[t] = p[t] + p[t+8]
-		}
-		var h [4]float32
-		for t := range 4 {
-			h[t] = q[t] + q[t+4]
-		}
-		py[r] = ((h[0] + h[1]) + (h[2] + h[3])) + tail
+	for r := range py {
+		dot1Go32(n, &pa[r*lda], x, &py[r])
 	}
+}
+
+// dot1Go32 is dot1Go64 for float32 and a row of dot4AVX2S: sixteen
+// chains, reduced t with t+8, t+4, then the pairs (0,1) and (2,3), then
+// those two.
+func dot1Go32(n int, a, x, y *float32) {
+	row, px := unsafeSlice(a, n), unsafeSlice(x, n)
+	body := n - n%16
+	var p [16]float32
+	for j := 0; j < body; j += 16 {
+		for t := range 16 {
+			p[t] = fma32(row[j+t], px[j+t], p[t])
+		}
+	}
+	var tail float32
+	for j := body; j < n; j++ {
+		tail = fma32(row[j], px[j], tail)
+	}
+	var q [8]float32
+	for t := range 8 {
+		q[t] = p[t] + p[t+8]
+	}
+	var h [4]float32
+	for t := range 4 {
+		h[t] = q[t] + q[t+4]
+	}
+	*y = ((h[0] + h[1]) + (h[2] + h[3])) + tail
 }
 
 func axpy4Go64(groups, n int, a *float64, lda int, s, y *float64) {
