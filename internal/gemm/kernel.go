@@ -45,8 +45,8 @@ var goPath = path{
 	name:   "go",
 	s:      kernel[float32]{mr: 4, nr: 4, micro: microGo32},
 	d:      kernel[float64]{mr: 4, nr: 4, micro: microGo64},
-	sv:     vec[float32]{dot4: dot4Go32, dot1: dot1Go32, axpy4: axpy4Go32, axpy1: axpy1Go32},
-	dv:     vec[float64]{dot4: dot4Go64, dot1: dot1Go64, axpy4: axpy4Go64, axpy1: axpy1Go64},
+	sv:     vec[float32]{dot4: dot4Go(dot1Go32), dot1: dot1Go32, axpy4: axpy4Go32, axpy1: axpy1Go32},
+	dv:     vec[float64]{dot4: dot4Go(dot1Go64), dot1: dot1Go64, axpy4: axpy4Go64, axpy1: axpy1Go64},
 	usable: true,
 }
 

@@ -63,13 +63,16 @@ func microGo32(k int, a, b, c *float32, ldc int, load bool) {
 	}
 }
 
-// dot4Go64 sums as dot4AVX2D does, so that the pure-Go path agrees with
-// the assembly bit for bit: each row as dot1Go64.
-func dot4Go64(groups, n int, a *float64, lda int, x, y *float64) {
-	pa := unsafeSlice(a, (4*groups-1)*lda+n)
-	py := unsafeSlice(y, 4*groups)
-	for r := range py {
-		dot1Go64(n, &pa[r*lda], x, &py[r])
+// dot4Go returns the pure-Go dot4 that sums each row with dot1 (as a row
+// of dot4AVX2D or dot4AVX2S, so that the pure-Go path agrees with the
+// assembly bit for bit).
+func dot4Go[T float](dot1 func(n int, a, x, y *T)) func(groups, n int, a *T, lda int, x, y *T) {
+	return func(groups, n int, a *T, lda int, x, y *T) {
+		pa := unsafeSlice(a, (4*groups-1)*lda+n)
+		py := unsafeSlice(y, 4*groups)
+		for r := range py {
+			dot1(n, &pa[r*lda], x, &py[r])
+		}
 	}
 }
 
@@ -94,15 +97,6 @@ func dot1Go64(n int, a, x, y *float64) {
 		q[t] = p[t] + p[t+4]
 	}
 	*y = ((q[0] + q[2]) + (q[1] + q[3])) + tail
-}
-
-// dot4Go32 is dot4Go64 for float32 and dot4AVX2S.
-func dot4Go32(groups, n int, a *float32, lda int, x, y *float32) {
-	pa := unsafeSlice(a, (4*groups-1)*lda+n)
-	py := unsafeSlice(y, 4*groups)
-	for r := range py {
-		dot1Go32(n, &pa[r*lda], x, &py[r])
-	}
 }
 
 // dot1Go32 is dot1Go64 for float32 and a row of dot4AVX2S: sixteen
