@@ -2,7 +2,10 @@ package analysis
 
 import (
 	"fmt"
+	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/mat"
 
 	"sgdlab/graph"
@@ -19,6 +22,7 @@ type Jacobian struct {
 	n, d int
 	phi  *mat.Dense
 	svd  mat.SVD
+	sv   svdWork
 }
 
 // NewJacobian prepares φ of m at the n examples x (n × example size,
@@ -60,6 +64,11 @@ func (j *Jacobian) Rank(thr float64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// φ is rebuilt at every call, so its singular values may overwrite it.
+	raw := phi.RawMatrix()
+	if s, ok := j.sv.values(raw.Rows, raw.Cols, raw.Data, raw.Stride); ok {
+		return rankOf(s, thr), nil
+	}
 	return Rank(phi, thr, &j.svd)
 }
 
@@ -72,9 +81,13 @@ func Rank(a mat.Matrix, thr float64, svd *mat.SVD) (int, error) {
 	if !svd.Factorize(a, mat.SVDNone) {
 		return 0, fmt.Errorf("rank: SVD did not converge")
 	}
-	s := svd.Values(nil)
+	return rankOf(svd.Values(nil), thr), nil
+}
+
+// rankOf counts the singular values s (descending) with σ_i/σ_1 > thr.
+func rankOf(s []float64, thr float64) int {
 	if len(s) == 0 || s[0] == 0 {
-		return 0, nil
+		return 0
 	}
 	r := 0
 	for _, v := range s {
@@ -82,5 +95,62 @@ func Rank(a mat.Matrix, thr float64, svd *mat.SVD) (int, error) {
 			r++
 		}
 	}
-	return r, nil
+	return r
+}
+
+// svdWork computes singular values as mat.SVD with SVDNone does (LAPACK's
+// Dgesvd), bit for bit, for the case of the rank metric's Jacobians, but
+// in place and in kept workspace: no copy of the matrix and no allocation
+// per call, and without Dgesvd's pass for the largest element, which
+// costs a tenth of the time in gonum's Dlange.
+type svdWork struct {
+	s, work []float64
+}
+
+// Dgesvd's range for the largest element outside which it scales the
+// matrix: √(safe minimum)/ε and its inverse.
+var (
+	svdSmall = math.Sqrt(0x1p-1022) / 0x1p-53
+	svdBig   = 1 / svdSmall
+)
+
+// values returns the singular values of the m×n row-major a (leading
+// dimension lda), descending, overwriting a, and whether it computed
+// them: it does what Dgesvd does for m ≥ n without the QR step (its
+// "path 10": bidiagonalization, then the bidiagonal QR iteration)
+// when Dgesvd would take that path and not scale a, and reports false
+// otherwise or if the iteration did not converge.
+func (w *svdWork) values(m, n int, a []float64, lda int) ([]float64, bool) {
+	var impl gonum.Implementation
+	if n == 0 || m < n || m >= impl.Ilaenv(6, "DGESVD", "NN", m, n, 0, 0) {
+		return nil, false
+	}
+	// The largest |a_ij| by its bits: an order on magnitudes in which
+	// NaN comes above +Inf (and is declined with it).
+	var bits uint64
+	for i := range m {
+		for _, v := range a[i*lda : i*lda+n] {
+			bits = max(bits, math.Float64bits(v)&^(1<<63))
+		}
+	}
+	if largest := math.Float64frombits(bits); largest > 0 && largest < svdSmall || !(largest <= svdBig) {
+		return nil, false
+	}
+	// Workspace as Dgesvd lays it out: e, τ_Q, τ_P, then Dgebrd's own at
+	// its optimal size (which fixes Dgebrd's block size as in Dgesvd).
+	var query [1]float64
+	impl.Dgebrd(m, n, a, lda, nil, nil, nil, nil, query[:], -1)
+	lwork := int(query[0])
+	need := 3*n + max(lwork, 4*n)
+	if cap(w.work) < need {
+		w.work = make([]float64, need)
+		w.s = make([]float64, n)
+	}
+	work, s := w.work[:need], w.s[:n]
+	e, tauQ, tauP := work[:n], work[n:2*n], work[2*n:3*n]
+	impl.Dgebrd(m, n, a, lda, s, e, tauQ, tauP, work[3*n:], lwork)
+	if !impl.Dbdsqr(blas.Upper, n, 0, 0, 0, s, e, nil, 1, nil, 1, nil, 1, work[n:]) {
+		return nil, false
+	}
+	return s, true
 }

@@ -17,6 +17,11 @@ import (
 	"sync"
 	"time"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
+
 	"sgdlab/data"
 	"sgdlab/experiment"
 	"sgdlab/graph"
@@ -41,7 +46,7 @@ type Workload struct {
 
 // All returns the workloads in table order.
 func All() []Workload {
-	return []Workload{
+	return append([]Workload{
 		{Name: "dln-step", Unit: "step", Peer: "dln_numpy.py", Setup: DLNStep},
 		{Name: "e1", Unit: "run", Peer: "e1_numpy.py", Setup: E1},
 		{Name: "teacher-student", Unit: "step", Peer: "torch_bench.py tiny", Setup: TeacherStudent},
@@ -50,7 +55,36 @@ func All() []Workload {
 		{Name: "dln-separate", Unit: "run", Peer: "dln_ensemble_numpy.py", Setup: DLNSeparate},
 		{Name: "mlp", Unit: "step", Peer: "torch_bench.py mlp (2 threads)", Threads: 2, Setup: MLP},
 		{Name: "mlp-1thread", Unit: "step", Peer: "torch_bench.py mlp (1 thread)", Threads: 1, Setup: MLP},
+		{Name: "e1-rank", Unit: "run", Peer: "e1_rank_numpy.py", Setup: E1Rank},
+		{Name: "svd", Unit: "svd", Peer: "kernels_peer.py svd", Setup: SVD},
+	}, gemmWorkloads()...)
+}
+
+// GemmShapes are the float32 products of a training step of the MLP
+// workload (784-256-256-10, batch 128), C (m×n) = op(A) (m×k) · op(B)
+// (k×n): the forward product of each hidden layer and both backward
+// ones, dX = dY·Wᵀ and dW = Xᵀ·dY.
+var GemmShapes = []struct {
+	Name    string
+	M, N, K int
+	TA, TB  bool
+}{
+	{"gemm-fwd1", 128, 256, 784, false, false},
+	{"gemm-dx1", 128, 784, 256, false, true},
+	{"gemm-dw1", 784, 256, 128, true, false},
+	{"gemm-fwd2", 128, 256, 256, false, false},
+	{"gemm-dx2", 128, 256, 256, false, true},
+	{"gemm-dw2", 256, 256, 128, true, false},
+}
+
+// gemmWorkloads is one single-threaded workload per GemmShapes entry.
+func gemmWorkloads() []Workload {
+	var ws []Workload
+	for _, s := range GemmShapes {
+		ws = append(ws, Workload{Name: s.Name, Unit: "product", Peer: "kernels_peer.py gemm (1 thread)", Threads: 1,
+			Setup: func() (func(n int) error, error) { return GemmProduct[float32](s.M, s.N, s.K, s.TA, s.TB), nil }})
 	}
+	return ws
 }
 
 // Lookup returns the workload called name.
@@ -223,6 +257,34 @@ func E1Config() (experiment.Config, error) {
 	return c, nil
 }
 
+// E1RankConfig is the dln-sgd experiment with the losses and the rank of
+// the 400×400 Jacobian at every grid point, the work of `sgdlab reproduce
+// dln-sgd` that the peer e1_rank_numpy.py does too (not the sharpness,
+// norms and balancedness).
+func E1RankConfig() (experiment.Config, error) {
+	c, err := experiment.Lookup("dln-sgd")
+	if err != nil {
+		return c, err
+	}
+	keep := []string{"train_loss", "test_loss", "rank"}
+	c.Metrics = keep
+	for i := range c.Figures {
+		f := &c.Figures[i]
+		f.Panels = slices.DeleteFunc(slices.Clone(f.Panels), func(p experiment.PanelSpec) bool { return !slices.Contains(keep, p.Metric) })
+	}
+	return c, nil
+}
+
+// E1Rank trains E1RankConfig once per unit, with the default number of
+// workers.
+func E1Rank() (func(n int) error, error) {
+	c, err := E1RankConfig()
+	if err != nil {
+		return nil, err
+	}
+	return train1(c), nil
+}
+
 // E1 trains the whole E1 figure (E1Config) once per unit, with the
 // default number of workers, as `sgdlab reproduce` does.
 func E1() (func(n int) error, error) {
@@ -230,10 +292,71 @@ func E1() (func(n int) error, error) {
 	if err != nil {
 		return nil, err
 	}
+	return train1(c), nil
+}
+
+// train1 trains c once per unit, with the default number of workers.
+func train1(c experiment.Config) func(n int) error {
 	return func(n int) error {
 		for i := 0; i < n; i++ {
 			if _, err := experiment.Train(context.Background(), c, experiment.Options{}); err != nil {
 				return err
+			}
+		}
+		return nil
+	}
+}
+
+// GemmProduct returns a function computing its argument's number of
+// products C = op(A)·op(B) of shape (m, n, k) on uniform operands, with
+// the BLAS installed in gonum's blas32 or blas64 (sgdlab's kernels).
+func GemmProduct[T float32 | float64](m, n, k int, tA, tB bool) func(int) error {
+	r := rand.New(rand.NewPCG(4, 5))
+	a, b, c := uniform[T](r, m*k), uniform[T](r, k*n), make([]T, m*n)
+	ta, lda := blas.NoTrans, k
+	if tA {
+		ta, lda = blas.Trans, m
+	}
+	tb, ldb := blas.NoTrans, n
+	if tB {
+		tb, ldb = blas.Trans, k
+	}
+	return func(reps int) error {
+		for range reps {
+			switch a := any(a).(type) {
+			case []float32:
+				blas32.Implementation().Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, 0, any(c).([]float32), n)
+			case []float64:
+				blas64.Implementation().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, 0, any(c).([]float64), n)
+			}
+		}
+		return nil
+	}
+}
+
+func uniform[T float32 | float64](r *rand.Rand, n int) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = T(2*r.Float64() - 1)
+	}
+	return s
+}
+
+// SVD computes the singular values (no vectors) of a uniform 400×400
+// matrix, the rank metric's Jacobian size, once per unit with gonum's
+// LAPACK on the BLAS installed (sgdlab's kernels).
+func SVD() (func(n int) error, error) {
+	r := rand.New(rand.NewPCG(6, 7))
+	a := mat.NewDense(400, 400, nil)
+	raw := a.RawMatrix().Data
+	for i := range raw {
+		raw[i] = 2*r.Float64() - 1
+	}
+	var svd mat.SVD
+	return func(n int) error {
+		for range n {
+			if !svd.Factorize(a, mat.SVDNone) {
+				return errors.New("svd: did not converge")
 			}
 		}
 		return nil

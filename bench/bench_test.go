@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +75,24 @@ func TestE1ConfigHasNoRank(t *testing.T) {
 	}
 }
 
+// TestE1RankConfig: the equal-work peer computes the losses and the rank
+// at every grid point, nothing else, with the paper's Jacobian.
+func TestE1RankConfig(t *testing.T) {
+	c, err := E1RankConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Metrics, []string{"train_loss", "test_loss", "rank"}) {
+		t.Errorf("metrics %v, want the losses and rank", c.Metrics)
+	}
+	if c.Rank.Examples != 400 || c.Rank.Threshold != 1e-15 || c.Rank.Every != 1 {
+		t.Errorf("rank options %+v, want 400 examples, threshold 1e-15, every point", c.Rank)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestMeasureCountsAllocations: a workload that allocates once per unit
 // must be reported as such, and one that does not as zero.
 func TestMeasureCountsAllocations(t *testing.T) {
@@ -110,6 +129,41 @@ func TestMeasureCountsAllocations(t *testing.T) {
 	}
 	_ = sink
 }
+
+// BenchmarkE1Rank: the E1 figure with the losses and the rank at every
+// grid point, per op.
+func BenchmarkE1Rank(b *testing.B) { benchmark(b, "e1-rank") }
+
+// BenchmarkGemm: the products of a step of the MLP workload
+// (GemmShapes) in float32 and float64 on one thread, in GFLOP/s; set
+// SGDLAB_KERNEL to measure another kernel path.
+func BenchmarkGemm(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range GemmShapes {
+		for _, f := range []struct {
+			dtype string
+			do    func(int) error
+		}{
+			{"float32", GemmProduct[float32](s.M, s.N, s.K, s.TA, s.TB)},
+			{"float64", GemmProduct[float64](s.M, s.N, s.K, s.TA, s.TB)},
+		} {
+			b.Run(s.Name+"/"+f.dtype, func(b *testing.B) {
+				if err := f.do(1); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				if err := f.do(b.N); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkSVD: singular values of a 400×400 matrix on the installed
+// BLAS.
+func BenchmarkSVD(b *testing.B) { benchmark(b, "svd") }
 
 // BenchmarkDLNEnsemble: 64 DLN runs of 10⁴ steps as one ensemble per
 // thread, per op (-cpu 1 for a single ensemble of 64).

@@ -14,11 +14,12 @@ import "C"
 
 import (
 	"gonum.org/v1/netlib/blas/netlib"
-	"gorgonia.org/tensor"
+	"gorgonia.org/gorgonia"
 )
 
+// init runs after blas.go's, whose installation it replaces in the
+// executor, Gorgonia and tensor; gonum's LAPACK keeps sgdlab's kernels.
 func init() {
 	blasImpl = netlib.Implementation{}
-	blocked = false
-	tensor.Use(netlib.Implementation{})
+	gorgonia.Use(netlib.Implementation{})
 }

@@ -16,4 +16,14 @@
 // [EnsembleProgram] that evaluates every member on its own batch in one
 // graph, member by member bit-identical to K separate programs in float64
 // ([Scope.BatchedMatVec] is MatVec with the run dimension).
+//
+// Matrix products, in programs and in Gorgonia's TapeMachine alike, run on
+// sgdlab's kernels (internal/gemm), which importing this package installs
+// in Gorgonia, in its tensor package and in gonum's blas32 and blas64, so
+// that gonum's LAPACK (mat.SVD, the rank metric, Lanczos) uses them too.
+// The same binary on the same machine gives bit-identical results; float64
+// results are the same on every kernel path, float32 ones may differ in
+// the last bit between the assembly and the pure-Go path, and the
+// environment variable SGDLAB_KERNEL=go|avx2|avx512 forces a path (see
+// internal/gemm).
 package graph

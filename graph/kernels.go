@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/chewxy/math32"
 	"gonum.org/v1/gonum/blas"
@@ -205,11 +206,7 @@ func binTT[T float](sym string, o, a, b []T) func() {
 			}
 		}
 	}
-	return func() {
-		for i := range o {
-			o[i] = cmp(sym, a[i], b[i])
-		}
-	}
+	return compare(sym, o, a, 1, b, 1)
 }
 
 func binST[T float](sym string, o []T, a *T, b []T) func() {
@@ -243,12 +240,7 @@ func binST[T float](sym string, o []T, a *T, b []T) func() {
 			}
 		}
 	}
-	return func() {
-		x := *a
-		for i := range o {
-			o[i] = cmp(sym, x, b[i])
-		}
-	}
+	return compare(sym, o, unsafe.Slice(a, 1), 0, b, 1)
 }
 
 func binTS[T float](sym string, o, a []T, b *T) func() {
@@ -282,35 +274,63 @@ func binTS[T float](sym string, o, a []T, b *T) func() {
 			}
 		}
 	}
+	return compare(sym, o, a, 1, unsafe.Slice(b, 1), 0)
+}
+
+// compare returns a kernel setting o[i] to Gorgonia's numeric result of
+// the comparison sym of a[i·sa] and b[i·sb]: 1 if it holds, else 0 (a
+// stride of 0 repeats a scalar). The operator is chosen once, outside the
+// loop.
+func compare[T float](sym string, o, a []T, sa int, b []T, sb int) func() {
+	switch sym {
+	case "<":
+		return func() {
+			for i := range o {
+				o[i] = one[T](a[i*sa] < b[i*sb])
+			}
+		}
+	case ">":
+		return func() {
+			for i := range o {
+				o[i] = one[T](a[i*sa] > b[i*sb])
+			}
+		}
+	case "<=":
+		return func() {
+			for i := range o {
+				o[i] = one[T](a[i*sa] <= b[i*sb])
+			}
+		}
+	case ">=":
+		return func() {
+			for i := range o {
+				o[i] = one[T](a[i*sa] >= b[i*sb])
+			}
+		}
+	case "==":
+		return func() {
+			for i := range o {
+				o[i] = one[T](a[i*sa] == b[i*sb])
+			}
+		}
+	}
+	// "!=", the last of the comparisons elemBin lets through.
 	return func() {
-		y := *b
 		for i := range o {
-			o[i] = cmp(sym, a[i], y)
+			o[i] = one[T](a[i*sa] != b[i*sb])
 		}
 	}
 }
 
-// cmp is a comparison with Gorgonia's numeric result: 1 if it holds, else 0.
-func cmp[T float](sym string, x, y T) T {
-	var r bool
-	switch sym {
-	case "<":
-		r = x < y
-	case ">":
-		r = x > y
-	case "<=":
-		r = x <= y
-	case ">=":
-		r = x >= y
-	case "==":
-		r = x == y
-	case "!=":
-		r = x != y
-	}
+// one is 1 if r holds, else 0, without a branch (an integer the compiler
+// sets from the flags): a ReLU's mask on data of random sign would
+// mispredict every other element.
+func one[T float](r bool) T {
+	var i int
 	if r {
-		return 1
+		i = 1
 	}
-	return 0
+	return T(i)
 }
 
 // elemUnary mirrors elemUnaryOp.Do. Tensors go through tensor's StdEng
@@ -674,7 +694,7 @@ func linAlg[T float](sh tensor.Shape, str string, ops []operand[T]) (gorgonia.Va
 		if kb != k || sh[0] != m || sh[1] != n {
 			return nil, nil, false
 		}
-		return v, gemm(tA, tB, m, n, k, a.d, lda, b.d, ldb, o, n), true
+		return v, matMul(tA, tB, m, n, k, a.d, lda, b.d, ldb, o, n), true
 	case "A × b", "Aᵀ × b":
 		if a.shape.Dims() != 2 || b.shape.Dims() != 1 || sh.Dims() != 1 {
 			return nil, nil, false

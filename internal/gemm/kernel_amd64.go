@@ -1,0 +1,72 @@
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+// The assembly kernels in kernel_amd64.s, written by kernel_amd64_gen.py;
+// the pure-Go references are in kernel_go.go.
+
+//go:generate python3 kernel_amd64_gen.py
+
+//go:noescape
+func microAVX2S(k int, a, b, c *float32, ldc int, load bool)
+
+//go:noescape
+func microAVX2D(k int, a, b, c *float64, ldc int, load bool)
+
+//go:noescape
+func microAVX512S(k int, a, b, c *float32, ldc int, load bool)
+
+//go:noescape
+func microAVX512D(k int, a, b, c *float64, ldc int, load bool)
+
+//go:noescape
+func dot4AVX2S(groups, n int, a *float32, lda int, x, y *float32)
+
+//go:noescape
+func dot4AVX2D(groups, n int, a *float64, lda int, x, y *float64)
+
+//go:noescape
+func dot1AVX2S(n int, a, x, y *float32)
+
+//go:noescape
+func dot1AVX2D(n int, a, x, y *float64)
+
+//go:noescape
+func axpy4AVX2S(groups, n int, a *float32, lda int, s, y *float32)
+
+//go:noescape
+func axpy4AVX2D(groups, n int, a *float64, lda int, s, y *float64)
+
+//go:noescape
+func axpy1AVX2S(n int, s float32, x, y *float32)
+
+//go:noescape
+func axpy1AVX2D(n int, s float64, x, y *float64)
+
+var (
+	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+	vecAVX2S = vec[float32]{dot4: dot4AVX2S, dot1: dot1AVX2S, axpy4: axpy4AVX2S, axpy1: axpy1AVX2S}
+	vecAVX2D = vec[float64]{dot4: dot4AVX2D, dot1: dot1AVX2D, axpy4: axpy4AVX2D, axpy1: axpy1AVX2D}
+
+	avx2Path = path{
+		name:   "avx2",
+		s:      kernel[float32]{mr: 6, nr: 16, micro: microAVX2S},
+		d:      kernel[float64]{mr: 6, nr: 8, micro: microAVX2D},
+		sv:     vecAVX2S,
+		dv:     vecAVX2D,
+		usable: avx2,
+	}
+	// The AVX-512 path has the AVX2 matrix–vector kernels: they are bound
+	// by memory, not by the vector width.
+	avx512Path = path{
+		name:   "avx512",
+		s:      kernel[float32]{mr: 8, nr: 32, micro: microAVX512S},
+		d:      kernel[float64]{mr: 8, nr: 16, micro: microAVX512D},
+		sv:     vecAVX2S,
+		dv:     vecAVX2D,
+		usable: avx2 && cpu.X86.HasAVX512F,
+	}
+)
+
+func asmPaths() []*path { return []*path{&avx512Path, &avx2Path} }
