@@ -18,7 +18,8 @@
 // ([Scope.BatchedMatVec] is MatVec with the run dimension).
 //
 // Matrix products, in programs and in Gorgonia's TapeMachine alike, run on
-// sgdlab's kernels (internal/gemm), which importing this package installs
+// sgdlab's kernels (internal/gemm; the smallest on gonum's, see
+// gemm.Implementation), which importing this package installs
 // in Gorgonia, in its tensor package and in gonum's blas32 and blas64, so
 // that gonum's LAPACK (mat.SVD, the rank metric, Lanczos) uses them too.
 // The same binary on the same machine gives bit-identical results; float64

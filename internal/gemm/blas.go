@@ -11,9 +11,22 @@ import (
 // every other routine is gonum's. Invalid arguments panic with gonum's
 // messages: they are handed to gonum, which checks them. Its zero value is
 // ready to use.
+//
+// Products smaller than smallGemm multiply-adds (smallGemv elements of A
+// for a matrix–vector product) also run on gonum's kernels: packing does
+// not pay there, and gonum's summation order keeps the trajectories of
+// the small models — the DLN and the toy ReLU nets of E1–E6, whose large
+// steps sit at the edge of divergence — bit for bit as they were before
+// these kernels, on every CPU.
 type Implementation struct {
 	gonum.Implementation
 }
+
+// Below these sizes products run on gonum's kernels (see Implementation).
+const (
+	smallGemm = 1 << 15 // multiply-adds, m·n·k
+	smallGemv = 1 << 13 // elements of A, m·n
+)
 
 var (
 	_ blas.Float32 = Implementation{}
@@ -23,7 +36,7 @@ var (
 // Dgemm computes C = alpha·op(A)·op(B) + beta·C, where op(A) is m×k, op(B)
 // k×n and C m×n, all row-major with leading dimensions lda, ldb and ldc.
 func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if !gemmArgs(tA, tB, m, n, k, lda, len(a), ldb, len(b), ldc, len(c)) {
+	if !gemmArgs(tA, tB, m, n, k, lda, len(a), ldb, len(b), ldc, len(c)) || m*n*k < smallGemm {
 		impl.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -35,7 +48,7 @@ func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 
 // Sgemm is Dgemm in float32.
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !gemmArgs(tA, tB, m, n, k, lda, len(a), ldb, len(b), ldc, len(c)) {
+	if !gemmArgs(tA, tB, m, n, k, lda, len(a), ldb, len(b), ldc, len(c)) || m*n*k < smallGemm {
 		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -48,7 +61,7 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 // Dgemv computes y = alpha·op(A)·x + beta·y for a row-major m×n A with
 // leading dimension lda; x and y have strides incX and incY.
 func (impl Implementation) Dgemv(tA blas.Transpose, m, n int, alpha float64, a []float64, lda int, x []float64, incX int, beta float64, y []float64, incY int) {
-	if !gemvArgs(tA, m, n, lda, len(a), len(x), incX, len(y), incY) {
+	if !gemvArgs(tA, m, n, lda, len(a), len(x), incX, len(y), incY) || m*n < smallGemv {
 		impl.Implementation.Dgemv(tA, m, n, alpha, a, lda, x, incX, beta, y, incY)
 		return
 	}
@@ -57,7 +70,7 @@ func (impl Implementation) Dgemv(tA blas.Transpose, m, n int, alpha float64, a [
 
 // Sgemv is Dgemv in float32.
 func (impl Implementation) Sgemv(tA blas.Transpose, m, n int, alpha float32, a []float32, lda int, x []float32, incX int, beta float32, y []float32, incY int) {
-	if !gemvArgs(tA, m, n, lda, len(a), len(x), incX, len(y), incY) {
+	if !gemvArgs(tA, m, n, lda, len(a), len(x), incX, len(y), incY) || m*n < smallGemv {
 		impl.Implementation.Sgemv(tA, m, n, alpha, a, lda, x, incX, beta, y, incY)
 		return
 	}

@@ -24,6 +24,8 @@
 // bit. The same binary on the same machine gives bit-identical results;
 // results may differ in the last bits between machines whose CPUs select
 // different paths (the pure-Go one in float32), and from any other BLAS.
+// Products below smallGemm multiply-adds (smallGemv elements for GEMV) run
+// on gonum's own kernels instead (see Implementation), on every path.
 //
 // # Choosing a path
 //
