@@ -25,7 +25,7 @@ type Implementation struct {
 // Below these sizes products run on gonum's kernels (see Implementation).
 const (
 	smallGemm = 1 << 15 // multiply-adds, m·n·k
-	smallGemv = 1 << 13 // elements of A, m·n
+	smallGemv = 1 << 12 // elements of A, m·n
 )
 
 var (
