@@ -253,8 +253,7 @@ func (f *flowEval) state(w []float64) (flowState, error) {
 	if err != nil {
 		return s, err
 	}
-	s.loss, s.velocity = l, g
-	graph.Unflatten(f.m.Params(), w)
+	s.loss, s.velocity = l, g // gradient left the parameters at w, where the HVPs below are taken
 	f.calls++
 	top, err := TopEigen(f.hvp, f.opt.K, LanczosOptions{Seed: f.opt.Seed + uint64(f.calls), Tol: 1e-8})
 	if err != nil {

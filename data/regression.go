@@ -26,6 +26,16 @@ func (s Set) Row(i int) []float64 {
 	return s.X[i*s.D : (i+1)*s.D : (i+1)*s.D]
 }
 
+// Gather copies the points idx into x (len(idx)·D values) and their
+// targets into y (len(idx) values), in the order of idx: a batch. It
+// allocates nothing, and panics if an index is out of range.
+func (s Set) Gather(idx []int, x, y []float64) {
+	for k, i := range idx {
+		copy(x[k*s.D:(k+1)*s.D], s.Row(i))
+		y[k] = s.Y[i]
+	}
+}
+
 // Validate returns an error unless the shape fields agree with the slices:
 // N >= 0, D >= 1, len(X) == N*D and len(Y) == N.
 func (s Set) Validate() error {

@@ -290,3 +290,17 @@ func TestSetValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSetGather checks that Gather copies the listed points and targets in
+// order, repeats included, and allocates nothing.
+func TestSetGather(t *testing.T) {
+	s := data.Set{X: []float64{1, 2, 3, 4, 5, 6}, Y: []float64{10, 20, 30}, N: 3, D: 2}
+	x, y := make([]float64, 6), make([]float64, 3)
+	s.Gather([]int{2, 0, 2}, x, y)
+	if !reflect.DeepEqual(x, []float64{5, 6, 1, 2, 5, 6}) || !reflect.DeepEqual(y, []float64{30, 10, 30}) {
+		t.Errorf("Gather([2 0 2]) = %v, %v", x, y)
+	}
+	if n := testing.AllocsPerRun(10, func() { s.Gather([]int{1, 0, 1}, x, y) }); n != 0 {
+		t.Errorf("Gather allocates %v times", n)
+	}
+}

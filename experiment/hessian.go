@@ -158,31 +158,21 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 		return rep, err
 	}
 	if opt.Draws >= 2 {
-		if rep.Sampled, err = sampleCurvature(ctx, m, cp.Config.Loss, trainSet, n, opt); err != nil {
+		if rep.Sampled, err = sampleCurvature(ctx, h, op, trainSet, n, opt); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
 }
 
-// sampleCurvature computes λ_max and the trace of the Hessian of the
-// loss on opt.Draws subsamples of n points of set, drawn without
-// replacement by numpy's choice stream seeded with opt.Seed.
-func sampleCurvature(ctx context.Context, m graph.Model, loss graph.Loss, set data.Set, n int, opt HessianOptions) (*SampledCurvature, error) {
-	h, err := graph.CompileHVP(m, loss, n)
-	if err != nil {
-		return nil, err
-	}
-	var op analysis.Operator = h
-	if len(opt.Block) > 0 {
-		if op, err = analysis.NewBlock(h, m, opt.Block...); err != nil {
-			return nil, err
-		}
-	}
+// sampleCurvature computes λ_max and the trace of op, the Hessian (or
+// its block) behind h, on opt.Draws subsamples of n points of set, drawn
+// without replacement by numpy's choice stream seeded with opt.Seed; h is
+// left holding the last subsample.
+func sampleCurvature(ctx context.Context, h *graph.HVP, op analysis.Operator, set data.Set, n int, opt HessianOptions) (*SampledCurvature, error) {
 	sampler := train.NewWithoutReplacement(set.N, uint32(opt.Seed))
 	idx := make([]int, n)
-	outLen := len(set.Y) / set.N
-	x, y := make([]float64, n*set.D), make([]float64, n*outLen)
+	x, y := make([]float64, n*set.D), make([]float64, n)
 	s := &SampledCurvature{Draws: opt.Draws, Examples: n}
 	lo := analysis.LanczosOptions{Steps: min(opt.Steps, op.Dim()), Seed: opt.Seed}
 	for d := 0; d < opt.Draws; d++ {
@@ -190,10 +180,7 @@ func sampleCurvature(ctx context.Context, m graph.Model, loss graph.Loss, set da
 			return nil, err
 		}
 		sampler.Next(idx)
-		for k, i := range idx {
-			copy(x[k*set.D:(k+1)*set.D], set.X[i*set.D:(i+1)*set.D])
-			copy(y[k*outLen:(k+1)*outLen], set.Y[i*outLen:(i+1)*outLen])
-		}
+		set.Gather(idx, x, y)
 		if err := h.SetData(x, y); err != nil {
 			return nil, err
 		}
@@ -207,24 +194,9 @@ func sampleCurvature(ctx context.Context, m graph.Model, loss graph.Loss, set da
 		}
 		s.Top, s.Trace = append(s.Top, top.Values[0]), append(s.Trace, tr)
 	}
-	s.TopMean, s.TopSE = meanSE(s.Top)
-	s.TraceMean, s.TraceSE = meanSE(s.Trace)
+	s.TopMean, s.TopSE = analysis.MeanSE(s.Top)
+	s.TraceMean, s.TraceSE = analysis.MeanSE(s.Trace)
 	return s, nil
-}
-
-// meanSE returns the mean of v and its standard error (the sample
-// standard deviation over √len(v)); len(v) ≥ 2.
-func meanSE(v []float64) (mean, se float64) {
-	n := float64(len(v))
-	for _, x := range v {
-		mean += x
-	}
-	mean /= n
-	var ss float64
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / (n - 1) / n)
 }
 
 // WriteHessian writes rep as dir/RUN.json and its spectral density as

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"sgdlab/analysis"
 	"sgdlab/data"
 	"sgdlab/graph"
 	"sgdlab/train"
@@ -42,8 +43,8 @@ type BatchSharpness struct {
 	relErr         float64
 	max, every     int
 	points, call   int
+	samples        []float64 // one estimate's per-batch values, reused
 	last, lastSE   float64
-	lastBatches    int
 	measuredAtCall int // the call whose estimate last and lastSE hold
 }
 
@@ -76,11 +77,11 @@ func NewBatchSharpness(m graph.Model, loss graph.Loss, set data.Set, opt BatchSh
 	if err != nil {
 		return nil, fmt.Errorf("batch_sharpness: %w", err)
 	}
-	outLen := len(set.Y) / max(set.N, 1)
 	return &BatchSharpness{
 		set: set, grad: p, hvp: h, sampler: train.NewWithoutReplacement(set.N, opt.Seed), idx: make([]int, b),
-		x: make([]float64, b*set.D), y: make([]float64, b*outLen), g: make([]float64, h.Dim()), hg: make([]float64, h.Dim()),
-		relErr: rel, max: maxB, every: every, points: points, measuredAtCall: -1,
+		x: make([]float64, b*set.D), y: make([]float64, b), g: make([]float64, h.Dim()), hg: make([]float64, h.Dim()),
+		samples: make([]float64, 0, maxB),
+		relErr:  rel, max: maxB, every: every, points: points, measuredAtCall: -1,
 	}, nil
 }
 
@@ -100,14 +101,10 @@ func (e *Env) batchSharpness() (*BatchSharpness, error) {
 // Estimate returns the batch sharpness at the model's current parameters,
 // its standard error and the number of batches it took.
 func (s *BatchSharpness) Estimate() (mean, se float64, batches int, err error) {
-	var sum, sumSq float64
-	outLen := len(s.y) / len(s.idx)
+	q := s.samples[:0]
 	for draws := 0; draws < s.max; draws++ {
 		s.sampler.Next(s.idx)
-		for k, i := range s.idx {
-			copy(s.x[k*s.set.D:(k+1)*s.set.D], s.set.X[i*s.set.D:(i+1)*s.set.D])
-			copy(s.y[k*outLen:(k+1)*outLen], s.set.Y[i*outLen:(i+1)*outLen])
-		}
+		s.set.Gather(s.idx, s.x, s.y)
 		if _, err := s.grad.Run(s.x, s.y); err != nil {
 			return 0, 0, 0, fmt.Errorf("batch_sharpness: %w", err)
 		}
@@ -129,30 +126,15 @@ func (s *BatchSharpness) Estimate() (mean, se float64, batches int, err error) {
 		for i, v := range s.g {
 			ghg += v * s.hg[i]
 		}
-		q := ghg / gg
-		sum += q
-		sumSq += q * q
-		batches++
-		if batches >= minBatches {
-			if mean, se = meanSE(sum, sumSq, batches); se <= s.relErr*math.Abs(mean) {
-				return mean, se, batches, nil
+		q = append(q, ghg/gg)
+		if len(q) >= minBatches {
+			if mean, se = analysis.MeanSE(q); se <= s.relErr*math.Abs(mean) {
+				return mean, se, len(q), nil
 			}
 		}
 	}
-	mean, se = meanSE(sum, sumSq, batches)
-	return mean, se, batches, nil
-}
-
-// meanSE returns the mean of k samples with the given sum and sum of
-// squares and its standard error, s/√k with the sample variance s²; NaN
-// for fewer than two samples.
-func meanSE(sum, sumSq float64, k int) (mean, se float64) {
-	if k < 2 {
-		return math.NaN(), math.NaN()
-	}
-	n := float64(k)
-	mean = sum / n
-	return mean, math.Sqrt(max(0, (sumSq-n*mean*mean)/(n-1)) / n)
+	mean, se = analysis.MeanSE(q)
+	return mean, se, len(q), nil
 }
 
 // Metric returns the metric "batch_sharpness": the estimate at the
@@ -165,7 +147,7 @@ func (s *BatchSharpness) Metric() train.Metric {
 			return math.NaN(), nil
 		}
 		var err error
-		s.last, s.lastSE, s.lastBatches, err = s.Estimate()
+		s.last, s.lastSE, _, err = s.Estimate()
 		s.measuredAtCall = i
 		return s.last, err
 	}}

@@ -173,22 +173,24 @@ func (s *MLPSpec) initTorch(m *MLP) {
 		scaleBy(ws[1], float32(4*s.Scales[1]))
 	}
 	for i, w := range m.W {
-		in, out := m.Sizes[i], m.Sizes[i+1]
-		v := make([]float64, in*out)
-		for j := 0; j < out; j++ {
-			for k := 0; k < in; k++ {
-				v[k*out+j] = float64(ws[i][j*in+k]) // torch's (out, in) is our (in, out)ᵀ
-			}
-		}
-		w.Set(v)
+		w.Set(fromTorch(ws[i], m.Sizes[i], m.Sizes[i+1]))
 		if b := m.B[i]; b != nil {
-			v := make([]float64, out)
-			for j, x := range bs[i] {
-				v[j] = float64(x)
-			}
-			b.Set(v)
+			b.Set(fromTorch(bs[i], 1, len(bs[i])))
 		}
 	}
+}
+
+// fromTorch returns torch's (out, in) float32 weight w, row-major, as our
+// (in, out) float64 one: its transpose. A bias is (out, 1), so in = 1
+// copies it as it is.
+func fromTorch(w []float32, in, out int) []float64 {
+	v := make([]float64, in*out)
+	for j := 0; j < out; j++ {
+		for k := 0; k < in; k++ {
+			v[k*out+j] = float64(w[j*in+k])
+		}
+	}
+	return v
 }
 
 // scaleBy multiplies v by c in float32, as a torch float32 tensor times a
@@ -306,13 +308,7 @@ func (s *TwoLayerSpec) New() (graph.Model, error) {
 	ws, _ := r.Layers([]int{s.D, s.M, 1}, []bool{false, false})
 	r.Randn(ws[0])
 	scaleBy(ws[0], float32(s.Scale))
-	w := make([]float64, s.D*s.M)
-	for j := 0; j < s.M; j++ {
-		for k := 0; k < s.D; k++ {
-			w[k*s.M+j] = float64(ws[0][j*s.D+k])
-		}
-	}
-	t.W.Set(w)
+	t.W.Set(fromTorch(ws[0], s.D, s.M))
 	t.A.Set(make([]float64, s.M))
 	return t, nil
 }

@@ -295,9 +295,8 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			if uint(j) >= uint(r.Data.N) { // see indexError
 				return res, indexError(i, "Run.Sampler", r.Sampler, j, k, r.Data.N)
 			}
-			copy(x[k*r.Data.D:(k+1)*r.Data.D], r.Data.Row(j))
-			y[k] = r.Data.Y[j]
 		}
+		r.Data.Gather(idx, x, y)
 		if noise != nil {
 			addNoise(y, noise, r.LabelNoise.Rate(i))
 		}
