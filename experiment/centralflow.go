@@ -2,11 +2,9 @@ package experiment
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -152,23 +150,14 @@ func drawCentralFlow(ctx context.Context, c Config, f *CentralFlowSpec, ds sets,
 
 // writeFlowCSV writes every recorded point of res.
 func writeFlowCSV(path string, res analysis.CentralFlowResult) error {
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(out)
-	w.Write([]string{"step", "gd_loss", "gd_average", "flow_loss", "flow_predicted", "flow_sharpness", "active", "sigma_trace", "gradient_flow_loss", "to_flow", "to_gradient_flow"})
-	for _, p := range res.Points {
-		row := []string{strconv.Itoa(p.Step)}
-		for _, v := range []float64{p.GDLoss, p.GDAverage, p.FlowLoss, p.FlowPredicted, p.FlowSharpness, float64(p.Active), p.SigmaTrace, p.GradientFlowLoss, p.ToFlow, p.ToGradientFlow} {
-			row = append(row, fmtFloat(v))
+	header := []string{"step", "gd_loss", "gd_average", "flow_loss", "flow_predicted", "flow_sharpness", "active", "sigma_trace", "gradient_flow_loss", "to_flow", "to_gradient_flow"}
+	return writeTable(path, header, func(write func([]string)) {
+		for _, p := range res.Points {
+			row := []string{strconv.Itoa(p.Step)}
+			for _, v := range []float64{p.GDLoss, p.GDAverage, p.FlowLoss, p.FlowPredicted, p.FlowSharpness, float64(p.Active), p.SigmaTrace, p.GradientFlowLoss, p.ToFlow, p.ToGradientFlow} {
+				row = append(row, fmtFloat(v))
+			}
+			write(row)
 		}
-		w.Write(row)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	})
 }

@@ -99,7 +99,7 @@ func parseCheckpoint(src string, b []byte) (Checkpoint, error) {
 	if cp.Experiment != cp.Config.Name {
 		errs = append(errs, fmt.Errorf("experiment: %s is not the config's name %s", quote(cp.Experiment), quote(cp.Config.Name)))
 	}
-	if !ValidName(cp.Run) || !slices.ContainsFunc(cp.Config.Runs, func(r RunSpec) bool { return r.Name == cp.Run }) {
+	if _, ok := cp.Config.run(cp.Run); !ValidName(cp.Run) || !ok {
 		errs = append(errs, fmt.Errorf("run: %s is not one of the config's runs (names are plain file names of [A-Za-z0-9._-])", quote(cp.Run)))
 	}
 	if cp.Iteration < 0 || cp.Iteration > cp.Config.Iterations {

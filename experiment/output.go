@@ -200,30 +200,38 @@ func writeJSON(path string, v any) error {
 }
 
 func writeCSV(path string, c Config, outs []Outcome) error {
+	return writeTable(path, append([]string{"run", "lr0", "iteration", "lr"}, c.Metrics...), func(write func([]string)) {
+		for _, o := range outs {
+			for _, a := range o.Attempts {
+				r := a.Result
+				// The history holds the step metrics after the others; the
+				// columns follow c.Metrics.
+				col := make([]int, len(c.Metrics))
+				for j, name := range c.Metrics {
+					col[j] = slices.Index(r.Names, name)
+				}
+				for k, it := range r.Iters {
+					row := []string{o.Spec.Name, fmtFloat(a.LR), strconv.Itoa(it), fmtFloat(r.Rates[k])}
+					for _, j := range col {
+						row = append(row, fmtFloat(r.Values[k][j]))
+					}
+					write(row)
+				}
+			}
+		}
+	})
+}
+
+// writeTable writes a CSV file of the header and the rows that rows
+// writes, and reports any error of writing or closing it.
+func writeTable(path string, header []string, rows func(write func([]string))) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write(append([]string{"run", "lr0", "iteration", "lr"}, c.Metrics...))
-	for _, o := range outs {
-		for _, a := range o.Attempts {
-			r := a.Result
-			// The history holds the step metrics after the others; the
-			// columns follow c.Metrics.
-			col := make([]int, len(c.Metrics))
-			for j, name := range c.Metrics {
-				col[j] = slices.Index(r.Names, name)
-			}
-			for k, it := range r.Iters {
-				row := []string{o.Spec.Name, fmtFloat(a.LR), strconv.Itoa(it), fmtFloat(r.Rates[k])}
-				for _, j := range col {
-					row = append(row, fmtFloat(r.Values[k][j]))
-				}
-				w.Write(row)
-			}
-		}
-	}
+	w.Write(header)
+	rows(func(row []string) { w.Write(row) })
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
