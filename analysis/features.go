@@ -287,6 +287,11 @@ func singularValues(name string, a mat.Matrix) ([]float64, error) {
 	return svd.Values(nil), nil
 }
 
+// PositiveFraction returns the fraction of the entries of a that are > 0
+// (0 for an empty matrix): the raw sparsity of a block in the authors'
+// deep-net code (spec §3.4), where a pre-activation sum can be negative.
+func PositiveFraction(a mat.Matrix) float64 { return positiveFraction(a, nil) }
+
 // NonZeroFraction returns the fraction of the entries of a that are ≠ 0
 // (a number in [0, 1]; E4 prints it in %). It is 0 for an empty matrix.
 func NonZeroFraction(a mat.Matrix) float64 {

@@ -21,11 +21,28 @@ import (
 // names the map that the plain metric names measure ("feature_sparsity");
 // empty means the model's last map (for mlp, its last hidden layer).
 // NAME_MAP ("feature_sparsity_2") measures map MAP.
+//
+// Units, if > 0, selects the definitions of the authors' deep-net code
+// (spec §3.4, analysis.BlockSparsity) for feature_sparsity and
+// dead_or_duplicate: rows not normalised, an activation counts when > 0,
+// and the de-duplication runs on Units units of a wider map (1000 in the
+// paper), drawn once per run with Seed (analysis.SampleUnits).
 type FeatureOptions struct {
 	Set       string  `json:"set,omitempty"`
 	Examples  int     `json:"examples,omitempty"`
 	Threshold float64 `json:"threshold,omitempty"`
 	Layer     string  `json:"layer,omitempty"`
+	Units     int     `json:"units,omitempty"`
+	Seed      uint32  `json:"seed,omitempty"`
+}
+
+// measureOptions are what a feature metric needs besides the map.
+type measureOptions struct {
+	threshold float64
+	// deep selects the deep-net definitions, on the units cols (all if
+	// nil).
+	deep bool
+	cols []int
 }
 
 // DefaultFeatureThreshold is the correlation above which two neurons
@@ -45,13 +62,18 @@ func FeatureNames(m graph.Model) ([]string, error) {
 // featureMetric measures one feature map: given the map at the model's
 // initialisation (when the metric is built, before training) and the
 // threshold, it returns the function of the current map.
-type featureMetric func(phi0 *mat.Dense, threshold float64) func(phi *mat.Dense) (float64, error)
+type featureMetric func(phi0 *mat.Dense, opt measureOptions) func(phi *mat.Dense) (float64, error)
 
 // stateless adapts a function of the current map alone.
-func stateless(f func(phi mat.Matrix, threshold float64) (float64, error)) featureMetric {
-	return func(_ *mat.Dense, thr float64) func(*mat.Dense) (float64, error) {
-		return func(phi *mat.Dense) (float64, error) { return f(phi, thr) }
+func stateless(f func(phi mat.Matrix, opt measureOptions) (float64, error)) featureMetric {
+	return func(_ *mat.Dense, opt measureOptions) func(*mat.Dense) (float64, error) {
+		return func(phi *mat.Dense) (float64, error) { return f(phi, opt) }
 	}
+}
+
+// plain adapts a function of the map alone.
+func plain(f func(phi mat.Matrix) float64) featureMetric {
+	return stateless(func(phi mat.Matrix, _ measureOptions) (float64, error) { return f(phi), nil })
 }
 
 // Readout is implemented by models whose scalar output is linear in a
@@ -72,23 +94,35 @@ var layered = map[string]struct {
 	scaled  bool
 	measure featureMetric
 }{
-	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2)", false,
-		stateless(analysis.FeatureSparsity)},
-	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold)", false,
-		stateless(func(phi mat.Matrix, thr float64) (float64, error) {
-			n, err := analysis.DeadOrDuplicate(phi, thr)
+	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2; §3.4 with features.units)", false,
+		stateless(func(phi mat.Matrix, opt measureOptions) (float64, error) {
+			if opt.deep {
+				s, err := analysis.BlockSparsity(phi, opt.threshold, opt.cols)
+				return s.Distinct, err
+			}
+			return analysis.FeatureSparsity(phi, opt.threshold)
+		})},
+	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold; of the sampled units with features.units)", false,
+		stateless(func(phi mat.Matrix, opt measureOptions) (float64, error) {
+			if opt.deep {
+				s, err := analysis.BlockSparsity(phi, opt.threshold, opt.cols)
+				return float64(s.Removed), err
+			}
+			n, err := analysis.DeadOrDuplicate(phi, opt.threshold)
 			return float64(n), err
 		})},
 	"active_fraction": {"fraction of the (point, neuron) activations of a feature map that are non-zero", false,
-		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil })},
+		plain(analysis.NonZeroFraction)},
+	"positive_fraction": {"fraction of the (point, unit) activations of a feature map that are > 0, the deep-net code's raw sparsity (spec §3.4)", false,
+		plain(analysis.PositiveFraction)},
 	"effective_rank": {"effective rank (nats) of the singular values of a feature map with its rows normalised (spec §3.3, E6)", false,
-		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.FeatureEffectiveRank(phi) })},
+		stateless(func(phi mat.Matrix, _ measureOptions) (float64, error) { return analysis.FeatureEffectiveRank(phi) })},
 	"scaled_nuclear_norm": {"nuclear norm of a feature map's scaled features h_j·a_j (E4, E5)", true,
-		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NuclearNorm(phi) })},
+		stateless(func(phi mat.Matrix, _ measureOptions) (float64, error) { return analysis.NuclearNorm(phi) })},
 	"scaled_active_fraction": {"fraction of the scaled features h_j·a_j of a feature map that are non-zero (E4, E5)", true,
-		stateless(func(phi mat.Matrix, _ float64) (float64, error) { return analysis.NonZeroFraction(phi), nil })},
+		plain(analysis.NonZeroFraction)},
 	"pattern_distance": {"fraction of the (point, neuron) ReLU activation patterns of a feature map that differ from those at initialisation", false,
-		func(phi0 *mat.Dense, _ float64) func(*mat.Dense) (float64, error) {
+		func(phi0 *mat.Dense, _ measureOptions) func(*mat.Dense) (float64, error) {
 			return func(phi *mat.Dense) (float64, error) { return analysis.PatternDistance(phi0, phi) }
 		}},
 }
@@ -131,13 +165,14 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 	if thr == 0 {
 		thr = DefaultFeatureThreshold
 	}
-	if n < 1 || n > set.N || !(thr > 0 && thr <= 1) {
-		return train.Metric{}, fmt.Errorf("features: need 1 ≤ examples ≤ %d and 0 < threshold ≤ 1, got %+v", set.N, opt)
+	if n < 1 || n > set.N || !(thr > 0 && thr <= 1) || opt.Units < 0 {
+		return train.Metric{}, fmt.Errorf("features: need 1 ≤ examples ≤ %d, 0 < threshold ≤ 1 and units ≥ 0, got %+v", set.N, opt)
 	}
-	p, err := graph.CompileLoss(env.Model, graph.OutputSum, n)
+	b, err := newBatches(env.Model, graph.OutputSum, set, n, env.EvalBatch)
 	if err != nil {
 		return train.Metric{}, err
 	}
+	p := b.full
 	if layer == "" {
 		layer = opt.Layer
 	}
@@ -152,12 +187,15 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 	if width == 0 {
 		return train.Metric{}, fmt.Errorf("the model has no feature map %q (it has %v)", layer, p.FeatureNames())
 	}
-	x := set.X[:n*set.D]
 	read := func(dst *mat.Dense) error {
-		if _, err := p.Run(x, nil); err != nil {
-			return err
-		}
-		return p.Feature(layer, dst.RawMatrix().Data)
+		data := dst.RawMatrix().Data
+		return b.each(func(p *graph.Program, from, to int, _ float64) error {
+			return p.Feature(layer, data[from*width:to*width])
+		})
+	}
+	mopt := measureOptions{threshold: thr}
+	if opt.Units > 0 {
+		mopt.deep, mopt.cols = true, analysis.SampleUnits(width, opt.Units, opt.Seed)
 	}
 	def := layered[base]
 	if def.scaled {
@@ -173,7 +211,7 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 	if err := read(phi0); err != nil {
 		return train.Metric{}, err
 	}
-	measure := def.measure(phi0, thr)
+	measure := def.measure(phi0, mopt)
 	phi := mat.NewDense(n, width, nil)
 	return train.Metric{Measure: func() (float64, error) {
 		if err := read(phi); err != nil {

@@ -26,7 +26,11 @@ type Env struct {
 	// computed only at every k-th point also compute the last.
 	Points int
 	// Batch is the run's batch size (batch_sharpness's default).
-	Batch          int
+	Batch int
+	// EvalBatch is the number of points the losses, errors and feature
+	// maps are evaluated on at a time (all at once if 0): it bounds the
+	// memory of a convolutional net's activations.
+	EvalBatch      int
 	Rank           RankOptions
 	Sharpness      SharpnessOptions
 	BlockSharpness BlockSharpnessOptions
@@ -257,9 +261,21 @@ func init() {
 			New: func(e *Env) (train.Metric, error) { return newFeatureMetric(e, name, "") }})
 	}
 	Register(Definition{Name: "train_loss", Doc: "the loss on the whole training set",
-		New: func(e *Env) (train.Metric, error) { return train.LossMetric("train_loss", e.Model, e.Loss, e.Train) }})
+		New: func(e *Env) (train.Metric, error) {
+			return lossMetric("train_loss", e.Model, e.Loss, e.Train, e.EvalBatch)
+		}})
 	Register(Definition{Name: "test_loss", Doc: "the loss on the whole test set",
-		New: func(e *Env) (train.Metric, error) { return train.LossMetric("test_loss", e.Model, e.Loss, e.Test) }})
+		New: func(e *Env) (train.Metric, error) {
+			return lossMetric("test_loss", e.Model, e.Loss, e.Test, e.EvalBatch)
+		}})
+	Register(Definition{Name: "train_error", Doc: "fraction of the training set a classifier gets wrong (largest output not at the one-hot label)",
+		New: func(e *Env) (train.Metric, error) {
+			return errorMetric("train_error", e.Model, e.Loss, e.Train, e.EvalBatch)
+		}})
+	Register(Definition{Name: "test_error", Doc: "fraction of the test set a classifier gets wrong (largest output not at the one-hot label)",
+		New: func(e *Env) (train.Metric, error) {
+			return errorMetric("test_error", e.Model, e.Loss, e.Test, e.EvalBatch)
+		}})
 	Register(Definition{Name: "l2_uv", Doc: "‖θ‖₂ over all parameters, ‖(u, v)‖₂ for a DLN",
 		New: func(e *Env) (train.Metric, error) { return ParamNorm(e.Model), nil }})
 	Register(Definition{Name: "rank", Doc: "rank of the Jacobian φ_θ(X_test[:examples]) of the outputs, singular values above threshold·σ₁ (see RankOptions)",
