@@ -59,6 +59,10 @@ type Config struct {
 	// DivergeAbove is the batch loss above which a run counts as diverged
 	// (train.DefaultDivergence if 0).
 	DivergeAbove float64 `json:"diverge_above,omitempty"`
+	// EvalBatch is the number of points losses, errors and feature maps
+	// are evaluated on at a time (0: a whole set at once); it bounds the
+	// memory of a convolutional net's activations.
+	EvalBatch int `json:"eval_batch,omitempty"`
 }
 
 // RunSpec is one training run of an experiment.
@@ -88,6 +92,9 @@ type RunSpec struct {
 	// Average is the iterate-averaging weight ω in [0, 1) (0: none); the
 	// metrics then measure the averaged parameters (train.Run.Average).
 	Average float64 `json:"average,omitempty"`
+	// ModelSeed, if set, replaces the model's seed (its spec's "seed"
+	// key) for this run: runs of one setting over several seeds.
+	ModelSeed *uint32 `json:"model_seed,omitempty"`
 }
 
 // Optimizer is "sgd" (Batch examples drawn uniformly with replacement by
@@ -111,10 +118,13 @@ type Retry struct {
 	Max  int     `json:"max"`
 }
 
-// FigureSpec is one PNG: a row of panels sharing the iteration axis.
+// FigureSpec is one PNG: a row of panels sharing the iteration axis, or
+// with XAxis "epoch" the epoch, iterations divided by the run's batches
+// per epoch (Config.batchesPerEpoch).
 type FigureSpec struct {
 	File   string      `json:"file"`
 	Title  string      `json:"title,omitempty"`
+	XAxis  string      `json:"x_axis,omitempty"`
 	Panels []PanelSpec `json:"panels"`
 }
 
@@ -133,6 +143,15 @@ type PanelSpec struct {
 	LogY bool    `json:"log_y,omitempty"`
 	YMin float64 `json:"y_min,omitempty"`
 	YMax float64 `json:"y_max,omitempty"`
+}
+
+// batchesPerEpoch is the number of updates of optimizer o that make one
+// pass over the training data: ⌊N/batch⌋ (drop-last batches), 1 for gd.
+func (c Config) batchesPerEpoch(o Optimizer) int {
+	if o.Kind == "gd" || o.Batch < 1 {
+		return 1
+	}
+	return max(1, c.Data.Source.Size().N/o.Batch)
 }
 
 // paramNames lists the names of m's parameters, for messages.
@@ -349,6 +368,9 @@ func (c Config) check() (graph.Model, error) {
 	c.Function.validate(c, in, add)
 	c.Neurons.validate(c, add)
 	c.CentralFlow.validate(c, add)
+	if c.EvalBatch < 0 {
+		add("eval_batch: must be ≥ 0 (0: a whole set at once), got %d", c.EvalBatch)
+	}
 	if !(c.DivergeAbove >= 0) || math.IsInf(c.DivergeAbove, 1) {
 		add("diverge_above: must be ≥ 0 and finite (0: train.DefaultDivergence), got %v", c.DivergeAbove)
 	}
@@ -401,6 +423,11 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 			}
 		default:
 			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, sgd_noreplace, gd)", i, quote(r.Optimizer.Kind))
+		}
+		if r.ModelSeed != nil && c.Model.Spec != nil {
+			if _, err := reseeded(c.Model, *r.ModelSeed); err != nil {
+				add("runs[%d].%v", i, err)
+			}
 		}
 		spec := r.Schedule
 		if r.LRFactor != 0 {
@@ -458,6 +485,9 @@ func (c Config) checkFigures(known map[string]bool, add func(string, ...any)) {
 			add("figures[%d].file: must be a unique plain file name of [A-Za-z0-9._-] ending in .png, got %s", i, quote(f.File))
 		}
 		files[f.File] = true
+		if f.XAxis != "" && f.XAxis != "iteration" && f.XAxis != "epoch" {
+			add("figures[%d].x_axis: unknown %s (allowed: iteration, epoch)", i, quote(f.XAxis))
+		}
 		if len(f.Panels) == 0 || len(f.Panels) > MaxPanels {
 			add("figures[%d].panels: need 1 to %d panels, got %d", i, MaxPanels, len(f.Panels))
 		}

@@ -250,11 +250,24 @@ func fmtFloat(v float64) string {
 
 // figure draws the reported attempt of every run. A diverged run is drawn
 // up to its divergence, dashed, and its legend says where it diverged.
+//
+// Runs with the same label are seeds of one setting: they share a colour
+// and one legend entry (a diverged one keeps its own, which says so).
 func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 	colors := runColors(outs)
 	row := plots.Row{Title: f.Title}
+	// x converts each run's iterations to the figure's x axis.
+	x := make([]func(int) float64, len(outs))
+	for i, o := range outs {
+		x[i] = func(it int) float64 { return float64(it) }
+		if f.XAxis == "epoch" {
+			per := float64(c.batchesPerEpoch(o.Spec.Optimizer))
+			x[i] = func(it int) float64 { return float64(it) / per }
+		}
+	}
 	for _, p := range f.Panels {
-		panel := plots.Panel{Title: p.Title, YLabel: p.YLabel, LogY: p.LogY, YMin: p.YMin, YMax: p.YMax}
+		panel := plots.Panel{Title: p.Title, XLabel: f.XAxis, YLabel: p.YLabel, LogY: p.LogY, YMin: p.YMin, YMax: p.YMax}
+		labelled := make(map[string]bool)
 		for i, o := range outs {
 			r := o.Final().Result
 			// Validate guarantees the panel's metric is measured. Points
@@ -262,18 +275,22 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 			// out, so that the line joins the points it measured.
 			ys, _ := r.Column(p.Metric)
 			s := plots.Series{Label: label(o), Color: colors[i], Dashed: r.Diverged}
-			s.X, s.Y = measured(r.Iters, ys)
+			if labelled[s.Label] {
+				s.Label = ""
+			}
+			labelled[s.Label] = true
+			s.X, s.Y = measured(r.Iters, ys, x[i])
 			panel.Series = append(panel.Series, s)
 			if p.Also != "" {
 				ys, _ := r.Column(p.Also)
 				also := plots.Series{Color: colors[i], Points: true}
-				also.X, also.Y = measured(r.Iters, ys)
+				also.X, also.Y = measured(r.Iters, ys, x[i])
 				panel.Series = append(panel.Series, also)
 			}
 			if p.Reference == "2/lr" {
 				ref := plots.Series{Color: colors[i], Dashed: true}
 				for j, it := range r.Iters {
-					ref.X = append(ref.X, float64(it))
+					ref.X = append(ref.X, x[i](it))
 					ref.Y = append(ref.Y, 2/r.Rates[j])
 				}
 				panel.Series = append(panel.Series, ref)
@@ -281,40 +298,49 @@ func figure(c Config, f FigureSpec, outs []Outcome) plots.Row {
 		}
 		row.Panels = append(row.Panels, panel)
 	}
+	marked := make(map[plots.Mark]bool)
 	for i, o := range outs {
 		sched, _ := o.Spec.Schedule.Schedule()
 		for _, m := range sched.Marks() {
-			row.Marks = append(row.Marks, plots.Mark{X: float64(m), Color: colors[i]})
+			mk := plots.Mark{X: x[i](m), Color: colors[i]}
+			if !marked[mk] {
+				row.Marks = append(row.Marks, mk)
+				marked[mk] = true
+			}
 		}
 	}
 	return row
 }
 
-// measured returns the points (iteration, value) of a history column
+// measured returns the points (x(iteration), value) of a history column
 // where the metric was measured (not NaN).
-func measured(iters []int, ys []float64) (x, y []float64) {
+func measured(iters []int, ys []float64, x func(int) float64) (xs, y []float64) {
 	for j, it := range iters {
 		if !math.IsNaN(ys[j]) {
-			x, y = append(x, float64(it)), append(y, ys[j])
+			xs, y = append(xs, x(it)), append(y, ys[j])
 		}
 	}
-	return x, y
+	return xs, y
 }
 
-// runColors gives each run a colour: a light-to-dark ramp within each
-// palette, in run order.
+// runColors gives each setting (the runs of one label) a colour: a
+// light-to-dark ramp within each palette, in run order.
 func runColors(outs []Outcome) []color.Color {
+	type key struct{ palette, label string }
+	index := make(map[key]int)
 	count := make(map[string]int)
 	for _, o := range outs {
-		count[palette(o.Spec)]++
+		k := key{palette(o.Spec), o.Spec.Label}
+		if _, ok := index[k]; !ok {
+			index[k] = count[k.palette]
+			count[k.palette]++
+		}
 	}
 	ramps := map[string][]color.Color{"blues": plots.Blues(count["blues"]), "reds": plots.Reds(count["reds"])}
 	out := make([]color.Color, len(outs))
-	used := make(map[string]int)
 	for i, o := range outs {
-		p := palette(o.Spec)
-		out[i] = ramps[p][used[p]]
-		used[p]++
+		k := key{palette(o.Spec), o.Spec.Label}
+		out[i] = ramps[k.palette][index[k]]
 	}
 	return out
 }

@@ -187,10 +187,11 @@ type extras struct {
 	labelNoise *train.ScheduleSpec
 	noiseSeed  uint32
 	average    float64
+	modelSeed  *uint32
 }
 
 func (r RunSpec) extras() extras {
-	return extras{labelNoise: r.LabelNoise, noiseSeed: r.NoiseSeed, average: r.Average}
+	return extras{labelNoise: r.LabelNoise, noiseSeed: r.NoiseSeed, average: r.Average, modelSeed: r.ModelSeed}
 }
 
 func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, ex extras, ds sets, opt Options) (Attempt, error) {
@@ -200,7 +201,13 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 	if err != nil {
 		return a, err
 	}
-	m, err := c.Model.Spec.New()
+	spec0 := c.Model.Spec
+	if ex.modelSeed != nil {
+		if spec0, err = reseeded(c.Model, *ex.modelSeed); err != nil {
+			return a, err
+		}
+	}
+	m, err := spec0.New()
 	if err != nil {
 		return a, err
 	}
@@ -214,7 +221,8 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		batch = trainSet.N
 	}
 	env := &metric.Env{Model: m, Loss: c.Loss, Train: trainSet, Test: testSet, Points: len(evals), Batch: batch,
-		Rank: c.Rank, Sharpness: c.Sharpness, BlockSharpness: c.BlockSharpness, BatchSharpness: c.BatchSharpness, Features: c.Features, Eval: ds.eval}
+		Rank: c.Rank, Sharpness: c.Sharpness, BlockSharpness: c.BlockSharpness, BatchSharpness: c.BatchSharpness, Features: c.Features, Eval: ds.eval,
+		EvalBatch: c.EvalBatch}
 	metrics, steps, err := metric.Build(c.Metrics, env)
 	if err != nil {
 		return a, err

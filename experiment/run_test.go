@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"sgdlab/data"
+	"sgdlab/graph"
 	"sgdlab/metric"
 	"sgdlab/models"
 	"sgdlab/train"
@@ -240,6 +241,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 			c.Runs[1].LRFactor = 1
 			c.Calibration = &train.Calibration{Start: 1, Ratio: 1.02, Fraction: 0.5, Seeds: []uint32{1}}
 		}, "runs[1].retry: a calibrated run takes no retry"},
+		{func(c *Config) { c.Figures[0].XAxis = "time" }, `figures[0].x_axis: unknown "time" (allowed: iteration, epoch)`},
+		{func(c *Config) { c.EvalBatch = -1 }, "eval_batch: must be ≥ 0"},
 	} {
 		c := dlnSGD()
 		tc.edit(&c)
@@ -492,3 +495,64 @@ var everyModel = func() string {
 	}
 	return strings.Join(names, ", ")
 }()
+
+// TestModelSeed checks that a run's model_seed draws the model's
+// initialisation from that seed: the model kind's own seed key.
+func TestModelSeed(t *testing.T) {
+	mlp := Model("mlp", &models.MLPSpec{Sizes: []int{3, 4, 1}, Init: "he", Seed: 1})
+	init := func(seed *uint32) []float64 {
+		t.Helper()
+		spec := mlp.Spec
+		if seed != nil {
+			var err error
+			if spec, err = reseeded(mlp, *seed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := spec.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return graph.Flatten(m.Params())
+	}
+	one, two := uint32(1), uint32(2)
+	if !slices.Equal(init(&one), init(nil)) {
+		t.Error("model_seed 1 differs from the spec's seed 1")
+	}
+	if slices.Equal(init(&two), init(nil)) {
+		t.Error("model_seed 2 gives the initialisation of seed 1")
+	}
+	if mlp.Spec.(*models.MLPSpec).Seed != 1 {
+		t.Error("reseeding changed the configuration's spec")
+	}
+}
+
+// TestSeedsShareALegendEntry checks that runs with one label (seeds of one
+// setting) get one colour and one legend entry, and that an epoch axis
+// divides iterations by the batches of an epoch.
+func TestSeedsShareALegendEntry(t *testing.T) {
+	c := small()
+	c.Runs = append(c.Runs[:1], c.Runs[0], c.Runs[1])
+	c.Runs[1].Name = "baseline-2"
+	var outs []Outcome
+	for _, r := range c.Runs {
+		res := train.Result{History: train.History{Names: []string{"train_loss"}, Iters: []int{0, 160}, Rates: []float64{1, 1}, Values: [][]float64{{1}, {0.5}}}}
+		outs = append(outs, Outcome{Spec: r, Attempts: []Attempt{{LR: r.Schedule.LR, Result: res}}})
+	}
+	f := FigureSpec{File: "f.png", XAxis: "epoch", Panels: []PanelSpec{{Metric: "train_loss"}}}
+	row := figure(c, f, outs)
+	ss := row.Panels[0].Series
+	if ss[0].Label == "" || ss[1].Label != "" || ss[2].Label == "" {
+		t.Errorf("labels %q, %q, %q: want the second seed unlabelled", ss[0].Label, ss[1].Label, ss[2].Label)
+	}
+	if ss[0].Color != ss[1].Color || ss[0].Color == ss[2].Color {
+		t.Error("seeds of one setting must share a colour, settings must not")
+	}
+	// E1 has 80 training points and batch 1: 80 updates an epoch.
+	if got := ss[0].X; !slices.Equal(got, []float64{0, 2}) {
+		t.Errorf("epochs %v, want [0 2]", got)
+	}
+	if row.Panels[0].XLabel != "epoch" {
+		t.Errorf("x label %q", row.Panels[0].XLabel)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"sgdlab/data"
 	"sgdlab/models"
@@ -125,4 +126,32 @@ func unmarshalKind[T any](b []byte, newKind func(string) (T, error)) (string, T,
 		return "", zero, fmt.Errorf("%s: %w", *k.Kind, err)
 	}
 	return *k.Kind, v, nil
+}
+
+// reseeded returns a copy of m's spec with its "seed" key set to seed, by
+// way of its JSON form, so that any model kind with a seed can be run over
+// several seeds; a kind without a seed key is an error.
+func reseeded(m ModelSpec, seed uint32) (models.Spec, error) {
+	b, err := json.Marshal(m.Spec)
+	if err != nil {
+		return nil, err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return nil, err
+	}
+	keys["seed"] = json.RawMessage(strconv.FormatUint(uint64(seed), 10))
+	if b, err = json.Marshal(keys); err != nil {
+		return nil, err
+	}
+	spec, err := models.NewSpec(m.Kind)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(spec); err != nil {
+		return nil, fmt.Errorf("model_seed: model kind %s has no seed: %w", m.Kind, err)
+	}
+	return spec, nil
 }
