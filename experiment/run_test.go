@@ -219,7 +219,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Grid.T = 1e15 }, "grid.t: must be in [1, 100002] (iterations = 100001), got 1000000000000000"},
 		{func(c *Config) { c.Iterations = 1e12 }, "iterations: must be in [1, 1000000000], got 1000000000000"},
 		{func(c *Config) { c.Grid = train.Grid{Kind: "every", T: 100001, Every: 0} }, "grid: grid every: every must be ≥ 1"},
-		{func(c *Config) { c.Data.Source.(*data.SparseRegression).NTest = 1e8 }, "data.n, n_test, d: (n + n_test + 2)·d = 20000016400 values exceed 134217728"},
+		{func(c *Config) { c.Data.Source.(*data.SparseRegression).NTest = 1e8 }, "data.n, n_test, d: (n + n_test + 2)·d = 20000016400 values exceed 268435456"},
 		{func(c *Config) { c.Runs[0].Schedule.Kind = "cosin" }, `runs[0].schedule: schedule: unknown kind "cosin"`},
 		{func(c *Config) { c.Figures[0].Panels[0].Metric = "accuracy" }, `figures[0].panels[0].metric: "accuracy" is not among`},
 		{func(c *Config) { c.Figures[0].File = "../x.png" }, "figures[0].file: must be a unique plain file name"},
