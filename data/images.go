@@ -1,0 +1,137 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ImageShape is the shape of one image: C channels (planes) of H rows of
+// W pixels. A Set of images stores each image in its row of X in CHW
+// (planar, row-major) order: channel c, row i, column j of an image is
+// at offset c·H·W + i·W + j, the layout of a PyTorch (C, H, W) tensor, so
+// D = C·H·W.
+type ImageShape struct{ C, H, W int }
+
+// Size returns C·H·W, the values of one image.
+func (s ImageShape) Size() int { return s.C * s.H * s.W }
+
+// Imager is implemented by the sources of images (MNIST, CIFAR10): their
+// Sets hold images of ImageShape in CHW order, one per row of X.
+type Imager interface {
+	ImageShape() ImageShape
+}
+
+// imageSplit is one decoded split of an image data set: n images of d
+// bytes each, back to back, and their n labels.
+type imageSplit struct {
+	pixels, labels []byte
+	n              int
+}
+
+// imageClasses are the classes of the image sources (the ten digits, the
+// ten CIFAR-10 classes).
+const imageClasses = 10
+
+// imageParams are the subset and noise parameters that the image sources
+// share (see MNIST for their meaning).
+type imageParams struct {
+	nTrain, nTest int
+	seed          uint32
+	labelNoise    float64
+}
+
+// validateImageParams returns the problems of p for a source with
+// maxTrain training and maxTest test images, by JSON key.
+func validateImageParams(p imageParams, maxTrain, maxTest int) []error {
+	var errs []error
+	if p.nTrain < 0 || p.nTrain > maxTrain {
+		errs = append(errs, fmt.Errorf("n_train: must be in [0, %d] (0 for all), got %d", maxTrain, p.nTrain))
+	}
+	if p.nTest < 0 || p.nTest > maxTest {
+		errs = append(errs, fmt.Errorf("n_test: must be in [0, %d] (0 for all), got %d", maxTest, p.nTest))
+	}
+	if !(p.labelNoise >= 0 && p.labelNoise <= 1) {
+		errs = append(errs, fmt.Errorf("label_noise: must be a fraction in [0, 1], got %v", p.labelNoise))
+	}
+	return errs
+}
+
+// orZero returns n, or all if n is 0.
+func orZero(n, all int) int {
+	if n == 0 {
+		return all
+	}
+	return n
+}
+
+// buildImageSets draws the subsets and the label noise of an image source
+// and returns its sets: see MNIST.Load for the draws. The splits must
+// hold at least nTrain and nTest images of d bytes.
+func buildImageSets(train, test imageSplit, d int, p imageParams) (Set, Set) {
+	r := NewNumpyRand(p.seed)
+	trainSet := classSet(train, d, permutation(r, train.n)[:p.nTrain])
+	testSet := classSet(test, d, permutation(r, test.n)[:p.nTest])
+	flipLabels(trainSet, r, p.labelNoise)
+	return trainSet, testSet
+}
+
+// permutation returns numpy's legacy permutation(n) drawn from r
+// (np.random.permutation(n) after np.random.seed): 0, …, n−1 shuffled by
+// Fisher–Yates from the last position down, position i swapped with
+// Intn(i+1).
+func permutation(r *NumpyRand, n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	for i := n - 1; i > 0; i-- {
+		j := r.Intn(i + 1)
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// classSet returns the images order of sp, in that order, as a Set of
+// d values each scaled from bytes to [0, 1] (x/255, ToTensor's scaling),
+// with one-hot targets and Labels in imageClasses classes.
+func classSet(sp imageSplit, d int, order []int) Set {
+	n := len(order)
+	s := Set{X: make([]float64, n*d), Y: make([]float64, n*imageClasses), N: n, D: d, K: imageClasses, Labels: make([]int, n)}
+	for i, j := range order {
+		row := s.X[i*d : (i+1)*d]
+		for k, b := range sp.pixels[j*d : (j+1)*d] {
+			row[k] = float64(b) / 255
+		}
+		c := int(sp.labels[j])
+		s.Labels[i] = c
+		s.Y[i*imageClasses+c] = 1
+	}
+	return s
+}
+
+// flipLabels applies the authors' fixed label noise to s: m = ⌊N·p⌋
+// examples, the first m of numpy's permutation(N) drawn from r, each get a
+// wrong class drawn uniformly from the K−1 others (np.random.choice of the
+// list of classes without the true one: Intn(K−1), counted over the other
+// classes in increasing order). Labels and Y are updated together.
+func flipLabels(s Set, r *NumpyRand, p float64) {
+	m := int(math.Floor(float64(s.N) * p))
+	if m == 0 {
+		return
+	}
+	for _, i := range permutation(r, s.N)[:m] {
+		old := s.Labels[i]
+		c := r.Intn(s.K - 1)
+		if c >= old {
+			c++
+		}
+		s.Labels[i] = c
+		s.Y[i*s.K+old], s.Y[i*s.K+c] = 0, 1
+	}
+}
+
+// ErrNoData is wrapped by the errors of Load when a data file is missing
+// (MNIST, CIFAR10), so that a caller can tell "no data here" from a
+// corrupt file with errors.Is.
+var ErrNoData = errors.New("data files not found")
