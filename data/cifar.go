@@ -38,9 +38,10 @@ const cifarSource = "the binary version of CIFAR-10 (https://www.cs.toronto.edu/
 // classes in Labels.
 //
 // NTrain or FracTrain (the authors' --frac_train: ⌊FracTrain·50000⌋
-// images) picks a random training subset, NTest a random test subset,
-// and LabelNoise is the authors' fixed label noise (--p_label_noise);
-// the draws are those of MNIST.Load, over 50 000 and 10 000 images.
+// images) picks a training subset, NTest a test subset, random or, with
+// Subset "first", the first images as the authors do, and LabelNoise is
+// the authors' fixed label noise (--p_label_noise); the draws are those
+// of MNIST.Load, over 50 000 and 10 000 images.
 type CIFAR10 struct {
 	Dir        string  `json:"dir"`                   // directory of the .bin files (required)
 	NTrain     int     `json:"n_train,omitempty"`     // training images, in [0, 50000]; 0 for all (or FracTrain)
@@ -48,6 +49,7 @@ type CIFAR10 struct {
 	NTest      int     `json:"n_test,omitempty"`      // test images, in [0, 10000]; 0 for all
 	Seed       uint32  `json:"seed,omitempty"`        // seed of the subsets and the label noise (numpy's legacy generator)
 	LabelNoise float64 `json:"label_noise,omitempty"` // fraction of training labels made wrong, in [0, 1]
+	Subset     string  `json:"subset,omitempty"`      // SubsetRandom ("random", the default) or SubsetFirst ("first", the authors' choice)
 
 	// perFile is the records per file, 0 for CIFARPerFile; tests set it
 	// to round-trip small files.
@@ -66,14 +68,14 @@ func (c CIFAR10) nTrain() int {
 }
 
 func (c CIFAR10) params() imageParams {
-	return imageParams{nTrain: c.nTrain(), nTest: orZero(c.NTest, len(cifarTestFiles)*c.records()), seed: c.Seed, labelNoise: c.LabelNoise}
+	return imageParams{nTrain: c.nTrain(), nTest: orZero(c.NTest, len(cifarTestFiles)*c.records()), seed: c.Seed, labelNoise: c.LabelNoise, subset: c.Subset}
 }
 
 // Validate reports every invalid field, by its JSON key. It does not
 // look at the files.
 func (c CIFAR10) Validate() error {
 	all := len(cifarTrainFiles) * c.records()
-	errs := validateImageParams(imageParams{nTrain: c.NTrain, nTest: c.NTest, labelNoise: c.LabelNoise}, all, len(cifarTestFiles)*c.records())
+	errs := validateImageParams(imageParams{nTrain: c.NTrain, nTest: c.NTest, labelNoise: c.LabelNoise, subset: c.Subset}, all, len(cifarTestFiles)*c.records())
 	if c.Dir == "" {
 		errs = append(errs, fmt.Errorf("dir: required: the directory of %s", cifarSource))
 	}

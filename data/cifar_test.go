@@ -91,6 +91,16 @@ func TestCIFARRoundTrip(t *testing.T) {
 	if half.N != 10 || !reflect.DeepEqual(half.X, all.X[:10*3072]) {
 		t.Errorf("frac_train 0.5: %d images, want the first 10 of n_train all", half.N)
 	}
+	// subset first: records in file order, across the five batches.
+	first, _, err := CIFAR10{Dir: dir, NTrain: 6, Subset: SubsetFirst, perFile: per}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if got, want := first.X[i*3072+100], float64(cifarByte(i/per, i%per, 101))/255; got != want || first.Labels[i] != int(cifarByte(i/per, i%per, 0)) {
+			t.Errorf("subset first: example %d is not record %d of file %d", i, i%per, i/per)
+		}
+	}
 }
 
 // TestCIFARRejectsBadFiles checks that truncated, short, long and corrupt

@@ -39,6 +39,7 @@ type imageParams struct {
 	nTrain, nTest int
 	seed          uint32
 	labelNoise    float64
+	subset        string
 }
 
 // validateImageParams returns the problems of p for a source with
@@ -54,6 +55,11 @@ func validateImageParams(p imageParams, maxTrain, maxTest int) []error {
 	if !(p.labelNoise >= 0 && p.labelNoise <= 1) {
 		errs = append(errs, fmt.Errorf("label_noise: must be a fraction in [0, 1], got %v", p.labelNoise))
 	}
+	switch p.subset {
+	case "", SubsetRandom, SubsetFirst:
+	default:
+		errs = append(errs, fmt.Errorf("subset: unknown %q (allowed: %s, %s)", p.subset, SubsetRandom, SubsetFirst))
+	}
 	return errs
 }
 
@@ -65,15 +71,41 @@ func orZero(n, all int) int {
 	return n
 }
 
+// The subsets of the image sources (their parameter "subset").
+const (
+	// SubsetRandom picks the first n of a seeded permutation of a split
+	// (the default).
+	SubsetRandom = "random"
+	// SubsetFirst picks the first n images of a split in file order, as
+	// the authors' get_loaders (data.data[:n_ex]) does.
+	SubsetFirst = "first"
+)
+
 // buildImageSets draws the subsets and the label noise of an image source
 // and returns its sets: see MNIST.Load for the draws. The splits must
 // hold at least nTrain and nTest images of d bytes.
 func buildImageSets(train, test imageSplit, d int, p imageParams) (Set, Set) {
 	r := NewNumpyRand(p.seed)
-	trainSet := classSet(train, d, permutation(r, train.n)[:p.nTrain])
-	testSet := classSet(test, d, permutation(r, test.n)[:p.nTest])
+	var trainOrder, testOrder []int
+	if p.subset == SubsetFirst {
+		trainOrder, testOrder = identity(p.nTrain), identity(p.nTest)
+	} else {
+		trainOrder = permutation(r, train.n)[:p.nTrain]
+		testOrder = permutation(r, test.n)[:p.nTest]
+	}
+	trainSet := classSet(train, d, trainOrder)
+	testSet := classSet(test, d, testOrder)
 	flipLabels(trainSet, r, p.labelNoise)
 	return trainSet, testSet
+}
+
+// identity returns 0, 1, …, n−1.
+func identity(n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	return p
 }
 
 // permutation returns numpy's legacy permutation(n) drawn from r
@@ -81,10 +113,7 @@ func buildImageSets(train, test imageSplit, d int, p imageParams) (Set, Set) {
 // Fisher–Yates from the last position down, position i swapped with
 // Intn(i+1).
 func permutation(r *NumpyRand, n int) []int {
-	p := make([]int, n)
-	for i := range p {
-		p[i] = i
-	}
+	p := identity(n)
 	for i := n - 1; i > 0; i-- {
 		j := r.Intn(i + 1)
 		p[i], p[j] = p[j], p[i]

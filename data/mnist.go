@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	// The MNIST IDX files ship inside this module (its data/ directory),
@@ -51,7 +52,8 @@ var mnistFiles = [2][2]string{
 // t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte in Dir, each
 // gzip-compressed (name.gz) or raw.
 //
-// NTrain and NTest pick random subsets (see Load); LabelNoise is the
+// NTrain and NTest pick subsets, random or the first images (see Load);
+// LabelNoise is the
 // authors' fixed label noise (--p_label_noise): a fraction of the
 // training labels replaced, once, by a wrong class.
 type MNIST struct {
@@ -60,15 +62,16 @@ type MNIST struct {
 	NTest      int     `json:"n_test,omitempty"`      // test images, in [0, 10000]; 0 for all
 	Seed       uint32  `json:"seed,omitempty"`        // seed of the subsets and the label noise (numpy's legacy generator)
 	LabelNoise float64 `json:"label_noise,omitempty"` // fraction of training labels made wrong, in [0, 1]
+	Subset     string  `json:"subset,omitempty"`      // how n_train and n_test images are picked: SubsetRandom ("random", the default) or SubsetFirst ("first")
 }
 
 func (m MNIST) params() imageParams {
-	return imageParams{nTrain: orZero(m.NTrain, MNISTTrain), nTest: orZero(m.NTest, MNISTTest), seed: m.Seed, labelNoise: m.LabelNoise}
+	return imageParams{nTrain: orZero(m.NTrain, MNISTTrain), nTest: orZero(m.NTest, MNISTTest), seed: m.Seed, labelNoise: m.LabelNoise, subset: m.Subset}
 }
 
 // Validate reports every invalid field, by its JSON key.
 func (m MNIST) Validate() error {
-	return errors.Join(validateImageParams(imageParams{nTrain: m.NTrain, nTest: m.NTest, labelNoise: m.LabelNoise}, MNISTTrain, MNISTTest)...)
+	return errors.Join(validateImageParams(imageParams{nTrain: m.NTrain, nTest: m.NTest, labelNoise: m.LabelNoise, subset: m.Subset}, MNISTTrain, MNISTTest)...)
 }
 
 // Size implements Source: D = 784.
@@ -96,10 +99,11 @@ func (MNIST) ImageShape() ImageShape { return ImageShape{C: 1, H: 28, W: 28} }
 // The draws come from one NumpyRand seeded with Seed, as numpy would
 // make them after np.random.seed(Seed): the training subset is the
 // first NTrain entries of permutation(60000), in that order; the test
-// subset the first NTest of permutation(10000); then the label noise
-// takes the first ⌊NTrain·LabelNoise⌋ entries of permutation(NTrain) and
-// gives each a class drawn by choice from the nine wrong ones, as the
-// authors' get_loaders does on its (unshuffled) subset.
+// subset the first NTest of permutation(10000) (with Subset "first",
+// the first NTrain and NTest images of the files, and no draws); then
+// the label noise takes the first ⌊NTrain·LabelNoise⌋ entries of
+// permutation(NTrain) and gives each a class drawn by choice from the
+// nine wrong ones, as the authors' get_loaders does on its subset.
 func (m MNIST) Load() (train, test Set, err error) {
 	if err := m.Validate(); err != nil {
 		return Set{}, Set{}, err
@@ -206,8 +210,15 @@ func gomnistDir() (string, error) {
 		return "", err
 	}
 	var tried []string
-	for _, cache := range moduleCaches() {
-		dir := filepath.Join(cache, filepath.FromSlash(escaped), "data")
+	for _, cache := range moduleCaches {
+		root := cache()
+		if root == "" {
+			continue
+		}
+		dir := filepath.Join(root, filepath.FromSlash(escaped), "data")
+		if slices.Contains(tried, dir) {
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(dir, mnistFiles[0][0]+".gz")); err == nil {
 			return dir, nil
 		}
@@ -217,35 +228,35 @@ func gomnistDir() (string, error) {
 		ErrNoData, modPath, version, strings.Join(tried, ", "), modPath, mnistFiles[0][0]+".gz")
 }
 
-// moduleCaches returns the candidate module caches, in order: GOMODCACHE,
-// `go env GOMODCACHE`, $GOPATH/pkg/mod (first GOPATH entry),
-// ~/go/pkg/mod; duplicates and empty ones left out.
-func moduleCaches() []string {
-	var out []string
-	add := func(p string) {
-		if p == "" {
-			return
+// moduleCaches are the candidate module caches, in the order gomnistDir
+// tries them: GOMODCACHE, `go env GOMODCACHE` (run only if the first
+// fails), $GOPATH/pkg/mod (first GOPATH entry), ~/go/pkg/mod. Each
+// returns "" when it has no answer.
+var moduleCaches = []func() string{
+	func() string { return os.Getenv("GOMODCACHE") },
+	func() string {
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			return ""
 		}
-		for _, q := range out {
-			if q == p {
-				return
-			}
+		b, err := exec.Command(goCmd, "env", "GOMODCACHE").Output()
+		if err != nil {
+			return ""
 		}
-		out = append(out, p)
-	}
-	add(os.Getenv("GOMODCACHE"))
-	if goCmd, err := exec.LookPath("go"); err == nil {
-		if b, err := exec.Command(goCmd, "env", "GOMODCACHE").Output(); err == nil {
-			add(strings.TrimSpace(string(b)))
+		return strings.TrimSpace(string(b))
+	},
+	func() string {
+		if gp := filepath.SplitList(os.Getenv("GOPATH")); len(gp) > 0 && gp[0] != "" {
+			return filepath.Join(gp[0], "pkg", "mod")
 		}
-	}
-	if gp := filepath.SplitList(os.Getenv("GOPATH")); len(gp) > 0 && gp[0] != "" {
-		add(filepath.Join(gp[0], "pkg", "mod"))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		add(filepath.Join(home, "go", "pkg", "mod"))
-	}
-	return out
+		return ""
+	},
+	func() string {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, "go", "pkg", "mod")
+		}
+		return ""
+	},
 }
 
 // escapeModulePath case-escapes a module path (and version) as the go

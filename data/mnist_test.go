@@ -85,6 +85,35 @@ func TestMNISTDirRoundTrip(t *testing.T) {
 	}
 }
 
+// TestMNISTSubsetFirst checks that subset "first" takes the first images
+// of each file in file order, and that label noise still applies.
+func TestMNISTSubsetFirst(t *testing.T) {
+	dir := writeMNIST(t, 30, 12, false, nil)
+	train, test, err := MNIST{Dir: dir, NTrain: 20, NTest: 5, Subset: SubsetFirst, Seed: 1, LabelNoise: 0.5}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range []Set{train, test} {
+		for i := range s.N {
+			if v, want := s.X[i*784+9], float64(mnistPixel(k, i, 9))/255; v != want {
+				t.Fatalf("split %d example %d is not file image %d", k, i, i)
+			}
+		}
+	}
+	changed := 0
+	for i, c := range train.Labels {
+		if c != i%10 {
+			changed++
+		}
+	}
+	if changed != 10 {
+		t.Errorf("%d of 20 labels changed by label_noise 0.5, want 10", changed)
+	}
+	if err := (MNIST{Subset: "head"}).Validate(); err == nil || !strings.Contains(err.Error(), `subset: unknown "head" (allowed: random, first)`) {
+		t.Errorf("subset head: error %v", err)
+	}
+}
+
 // TestMNISTRejectsBadFiles checks that a bad file in dir fails Load with
 // an error naming the file and the offset, and that missing files and
 // too few images are reported.
