@@ -164,3 +164,53 @@ func flipLabels(s Set, r *NumpyRand, p float64) {
 // (MNIST, CIFAR10), so that a caller can tell "no data here" from a
 // corrupt file with errors.Is.
 var ErrNoData = errors.New("data files not found")
+
+// Misclassified returns how many of the len(labels) rows of out (a
+// len(labels)×k row-major matrix of scores, such as a model's logits)
+// have their largest score at a position other than the label: the
+// count of argmax(out_i) ≠ labels[i]. Ties go to the first largest
+// score, as torch's argmax; a row holding a NaN counts as misclassified.
+// It returns an error if len(out) ≠ len(labels)·k or k < 1. It
+// allocates nothing on success.
+func Misclassified(out []float64, labels []int, k int) (int, error) {
+	if k < 1 || len(out) != len(labels)*k {
+		return 0, fmt.Errorf("data: Misclassified: %d scores for %d labels of %d classes, want %d", len(out), len(labels), k, len(labels)*max(k, 0))
+	}
+	wrong := 0
+rows:
+	for i, c := range labels {
+		row := out[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if math.IsNaN(v) {
+				wrong++
+				continue rows
+			}
+			if v > row[best] {
+				best = j
+			}
+		}
+		if best != c {
+			wrong++
+		}
+	}
+	return wrong, nil
+}
+
+// ErrorRate returns the fraction of the N examples of s that out, the
+// N×K scores of a model on s, misclassifies (see Misclassified): the
+// test error of a classifier. It returns an error if s has no Labels or
+// out is not N×K.
+func (s Set) ErrorRate(out []float64) (float64, error) {
+	if s.Labels == nil {
+		return 0, errors.New("data: Set.ErrorRate: the set has no labels (not a classification set)")
+	}
+	if s.N == 0 {
+		return 0, errors.New("data: Set.ErrorRate: the set is empty")
+	}
+	wrong, err := Misclassified(out, s.Labels, s.Targets())
+	if err != nil {
+		return 0, err
+	}
+	return float64(wrong) / float64(s.N), nil
+}

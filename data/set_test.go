@@ -1,7 +1,9 @@
 package data_test
 
 import (
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"sgdlab/data"
@@ -93,5 +95,50 @@ func TestSetTargetAndSlice(t *testing.T) {
 			}()
 			bad.f()
 		}()
+	}
+}
+
+// TestErrorRate checks the count of argmax ≠ label: ties to the first
+// maximum, NaN rows wrong, and errors for bad shapes and unlabelled sets.
+func TestErrorRate(t *testing.T) {
+	s := classSet() // labels 2, 0, 1
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name string
+		out  []float64
+		want float64
+	}{
+		{"all right", []float64{0, 1, 2, 5, -1, 0, 0, 3, 2}, 0},
+		{"all wrong", []float64{3, 1, 2, 0, 1, 0, 4, 3, 2}, 1},
+		{"tie to the first", []float64{2, 2, 2, 1, 1, 0, 0, 1, 1}, 1.0 / 3}, // rows: 0≠2, 0=0, 1=1
+		{"NaN row", []float64{0, 0, 1, nan, 0, 0, 0, 1, 0}, 1.0 / 3},
+	} {
+		got, err := s.ErrorRate(tc.out)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: ErrorRate = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if n, err := data.Misclassified([]float64{1, 0, 0, 1}, []int{1, 1}, 2); n != 1 || err != nil {
+		t.Errorf("Misclassified = %d, %v; want 1", n, err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    func() error
+		want string
+	}{
+		{"short", func() error { _, err := s.ErrorRate(make([]float64, 8)); return err }, "8 scores for 3 labels of 3 classes, want 9"},
+		{"no labels", func() error {
+			_, err := (data.Set{N: 1, D: 1, X: []float64{0}, Y: []float64{0}}).ErrorRate([]float64{0})
+			return err
+		}, "no labels"},
+		{"k 0", func() error { _, err := data.Misclassified(nil, nil, 0); return err }, "of 0 classes"},
+	} {
+		if err := tc.f(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	out, labels := []float64{0, 1, 2, 5, -1, 0}, []int{2, 0}
+	if n := testing.AllocsPerRun(10, func() { data.Misclassified(out, labels, 3) }); n != 0 {
+		t.Errorf("Misclassified allocates %v times", n)
 	}
 }
