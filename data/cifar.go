@@ -90,10 +90,10 @@ func (c CIFAR10) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Size implements Source: D = 3072.
+// Size implements Source: D = 3072, K = 10.
 func (c CIFAR10) Size() Size {
 	p := c.params()
-	return Size{N: p.nTrain, NTest: p.nTest, D: 3072}
+	return Size{N: p.nTrain, NTest: p.nTest, D: 3072, K: imageClasses}
 }
 
 // ImageShape implements Imager: (3, 32, 32).

@@ -55,7 +55,7 @@ func TestCIFARRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s := c.Size(); s != (Size{N: 5 * per, NTest: 3, D: 3072}) || train.N != s.N || test.N != s.NTest {
+		if s := c.Size(); s != (Size{N: 5 * per, NTest: 3, D: 3072, K: 10}) || train.N != s.N || test.N != s.NTest {
 			t.Fatalf("Size %+v, sets of %d and %d", s, train.N, test.N)
 		}
 		r := NewNumpyRand(11)
@@ -165,10 +165,10 @@ func TestCIFARValidate(t *testing.T) {
 		want []string
 		size Size
 	}{
-		{CIFAR10{Dir: "d"}, nil, Size{N: 50000, NTest: 10000, D: 3072}},
-		{CIFAR10{Dir: "d", FracTrain: 0.1, NTest: 1000}, nil, Size{N: 5000, NTest: 1000, D: 3072}},
-		{CIFAR10{Dir: "d", FracTrain: 1}, nil, Size{N: 50000, NTest: 10000, D: 3072}},
-		{CIFAR10{Dir: "d", NTrain: 1280}, nil, Size{N: 1280, NTest: 10000, D: 3072}},
+		{CIFAR10{Dir: "d"}, nil, Size{N: 50000, NTest: 10000, D: 3072, K: 10}},
+		{CIFAR10{Dir: "d", FracTrain: 0.1, NTest: 1000}, nil, Size{N: 5000, NTest: 1000, D: 3072, K: 10}},
+		{CIFAR10{Dir: "d", FracTrain: 1}, nil, Size{N: 50000, NTest: 10000, D: 3072, K: 10}},
+		{CIFAR10{Dir: "d", NTrain: 1280}, nil, Size{N: 1280, NTest: 10000, D: 3072, K: 10}},
 		{CIFAR10{}, []string{"dir: required", "cifar-10-binary.tar.gz"}, Size{}},
 		{CIFAR10{Dir: "d", NTrain: 50001, NTest: -1}, []string{"n_train: must be in [0, 50000]", "n_test: must be in [0, 10000]"}, Size{}},
 		{CIFAR10{Dir: "d", NTrain: 10, FracTrain: 0.5}, []string{"n_train, frac_train: set at most one"}, Size{}},

@@ -74,10 +74,10 @@ func (m MNIST) Validate() error {
 	return errors.Join(validateImageParams(imageParams{nTrain: m.NTrain, nTest: m.NTest, labelNoise: m.LabelNoise, subset: m.Subset}, MNISTTrain, MNISTTest)...)
 }
 
-// Size implements Source: D = 784.
+// Size implements Source: D = 784, K = 10.
 func (m MNIST) Size() Size {
 	p := m.params()
-	return Size{N: p.nTrain, NTest: p.nTest, D: 28 * 28}
+	return Size{N: p.nTrain, NTest: p.nTest, D: 28 * 28, K: imageClasses}
 }
 
 // ImageShape implements Imager: (1, 28, 28).

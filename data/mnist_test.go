@@ -64,7 +64,7 @@ func TestMNISTDirRoundTrip(t *testing.T) {
 			if err := s.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			if s.N != len(orders[k]) || s.D != 784 || s.K != 10 || m.Size().N != train.N || m.Size().NTest != test.N {
+			if s.N != len(orders[k]) || s.D != 784 || s.K != 10 || m.Size().N != train.N || m.Size().NTest != test.N || m.Size().Targets() != 10 {
 				t.Fatalf("split %d: N %d D %d K %d, Size %+v", k, s.N, s.D, s.K, m.Size())
 			}
 			for i, j := range orders[k] {
@@ -327,7 +327,7 @@ func TestMNISTValidate(t *testing.T) {
 			}
 		}
 	}
-	if s := (MNIST{}).Size(); s != (Size{N: 60000, NTest: 10000, D: 784}) {
+	if s := (MNIST{}).Size(); s != (Size{N: 60000, NTest: 10000, D: 784, K: 10}) {
 		t.Errorf("default Size %+v, want all of MNIST", s)
 	}
 }

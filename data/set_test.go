@@ -10,11 +10,14 @@ import (
 )
 
 // TestSetTargets checks that K = 0 counts as one target and other K as
-// themselves.
+// themselves, in a Set and a Size.
 func TestSetTargets(t *testing.T) {
 	for _, tc := range []struct{ k, want int }{{0, 1}, {1, 1}, {10, 10}} {
 		if got := (data.Set{K: tc.k}).Targets(); got != tc.want {
 			t.Errorf("Set{K: %d}.Targets() = %d, want %d", tc.k, got, tc.want)
+		}
+		if got := (data.Size{K: tc.k}).Targets(); got != tc.want {
+			t.Errorf("Size{K: %d}.Targets() = %d, want %d", tc.k, got, tc.want)
 		}
 	}
 }

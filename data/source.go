@@ -22,8 +22,18 @@ type Source interface {
 }
 
 // Size is the shape of a Source's data: N training points and NTest test
-// points of D features each, and NEval evaluation points (see Evaluator).
-type Size struct{ N, NTest, D, NEval int }
+// points of D features and K targets each (K = 0 for one target, as in
+// Set), and NEval evaluation points (see Evaluator).
+type Size struct{ N, NTest, D, NEval, K int }
+
+// Targets returns K, the targets per example, counting K = 0 as 1: the
+// output size a model needs for the source.
+func (s Size) Targets() int {
+	if s.K == 0 {
+		return 1
+	}
+	return s.K
+}
 
 // Evaluator is implemented by sources that also give unlabelled
 // evaluation points: inputs at which a function of the model is measured,
