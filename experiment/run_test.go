@@ -200,6 +200,11 @@ func TestValidateNamesTheKey(t *testing.T) {
 			c.Data = Data("sparse_regression", &data.SparseRegression{N: 80, D: 100, R: 20, NTest: 1000})
 		},
 			"model: takes inputs of shape [200], the data's examples have shape [100]"},
+		{func(c *Config) {
+			c.Data = Data("mnist", &data.MNIST{NTrain: 80, NTest: 1000})
+			c.Model = Model("dln", &models.DLNSpec{D: 784, Alpha: 0.1, Init: "const"})
+		},
+			"model: gives 1 outputs per example, the data has 10 targets per example"},
 		{func(c *Config) { c.Model = Model("dln", &models.DLNSpec{D: 0, Alpha: -1, Init: "zero"}) },
 			"model.d: must be in [1, 33554432], got 0\nmodel.alpha: must be > 0 and finite, got -1\nmodel.init: unknown \"zero\" (allowed: const, random)"},
 		{func(c *Config) { c.Model = Model("mlp", &models.MLPSpec{Sizes: []int{200, 10, 1}, Init: "he"}) },
