@@ -26,3 +26,17 @@ func ExampleSparseRegression_Generate() {
 	// 80 200 1000 200
 	// initial loss: 0.5018978218784809
 }
+
+// MNIST needs no download: its files come with a module dependency. A
+// seeded subset of 1000 training and 500 test digits, as 784 pixels in
+// [0, 1] and 10 one-hot targets, with 10 % of the training labels made
+// wrong once.
+func ExampleMNIST() {
+	src := data.MNIST{NTrain: 1000, NTest: 500, Seed: 0, LabelNoise: 0.1}
+	train, test, err := src.Load()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(train.N, train.D, train.K, test.N, src.ImageShape())
+	// Output: 1000 784 10 500 {1 28 28}
+}

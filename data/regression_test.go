@@ -195,17 +195,17 @@ func TestSparseRegressionValidate(t *testing.T) {
 	}{
 		{e1, ""},
 		{data.SparseRegression{N: 1, D: 1, R: 1}, ""},
-		{data.SparseRegression{N: 0, D: 10, R: 1}, "n: must be in [1, 134217728], got 0"},
-		{data.SparseRegression{N: -3, D: 10, R: 1}, "n: must be in [1, 134217728], got -3"},
-		{data.SparseRegression{N: 5, D: 0, R: 0}, "d: must be in [1, 134217728], got 0"},
+		{data.SparseRegression{N: 0, D: 10, R: 1}, "n: must be in [1, 268435456], got 0"},
+		{data.SparseRegression{N: -3, D: 10, R: 1}, "n: must be in [1, 268435456], got -3"},
+		{data.SparseRegression{N: 5, D: 0, R: 0}, "d: must be in [1, 268435456], got 0"},
 		{data.SparseRegression{N: 5, D: 10, R: 0}, "r: must be in [1, d = 10], got 0"},
 		{data.SparseRegression{N: 5, D: 10, R: 11}, "r: must be in [1, d = 10], got 11"},
-		{data.SparseRegression{N: 5, D: 10, R: 1, NTest: -1}, "n_test: must be in [0, 134217728], got -1"},
-		{data.SparseRegression{N: 0, D: 0, R: 1, NTest: -1}, "n: must be in [1, 134217728], got 0\nd: must be in [1, 134217728], got 0\nn_test"},
+		{data.SparseRegression{N: 5, D: 10, R: 1, NTest: -1}, "n_test: must be in [0, 268435456], got -1"},
+		{data.SparseRegression{N: 0, D: 0, R: 1, NTest: -1}, "n: must be in [1, 268435456], got 0\nd: must be in [1, 268435456], got 0\nn_test"},
 		{data.SparseRegression{N: math.MaxInt / 2, D: 4, R: 1}, "n: must be in"},
 		{data.SparseRegression{N: 1, D: 4, R: 1, NTest: math.MaxInt / 4}, "n_test: must be in"},
-		{data.SparseRegression{N: 80, D: 200, R: 20, NTest: 100_000_000}, "values exceed 134217728"},
-		{data.SparseRegression{N: 80, D: 200, R: 20, NTest: 1_000_000}, "(n + n_test + 2)·d = 200016400 values exceed 134217728"},
+		{data.SparseRegression{N: 80, D: 200, R: 20, NTest: 100_000_000}, "values exceed 268435456"},
+		{data.SparseRegression{N: 80, D: 200, R: 20, NTest: 2_000_000}, "(n + n_test + 2)·d = 400016400 values exceed 268435456"},
 	} {
 		err := tc.cfg.Validate()
 		switch {
@@ -280,6 +280,15 @@ func TestSetValidate(t *testing.T) {
 		{data.Set{N: math.MaxInt, D: 2}, "overflows int"},
 		{data.Set{X: make([]float64, 5), Y: make([]float64, 2), N: 2, D: 3}, "len(Set.X) = 5, want N×D = 2×3 = 6"},
 		{data.Set{X: make([]float64, 6), Y: make([]float64, 3), N: 2, D: 3}, "len(Set.Y) = 3, want N = 2"},
+		{data.Set{X: make([]float64, 6), Y: make([]float64, 2), N: 2, D: 3, K: 1}, ""},
+		{data.Set{X: make([]float64, 6), Y: []float64{0, 1, 1, 0}, N: 2, D: 3, K: 2, Labels: []int{1, 0}}, ""},
+		{data.Set{X: make([]float64, 6), Y: make([]float64, 4), N: 2, D: 3, K: 2}, ""}, // soft targets, no labels
+		{data.Set{X: make([]float64, 6), Y: make([]float64, 2), N: 2, D: 3, K: -1}, "Set.K = -1"},
+		{data.Set{N: math.MaxInt / 2, D: 1, K: 3}, "N×K"},
+		{data.Set{X: make([]float64, 6), Y: make([]float64, 2), N: 2, D: 3, K: 2}, "len(Set.Y) = 2, want N×K = 2×2 = 4"},
+		{data.Set{X: make([]float64, 6), Y: []float64{0, 1, 1, 0}, N: 2, D: 3, K: 2, Labels: []int{1}}, "len(Set.Labels) = 1, want N = 2"},
+		{data.Set{X: make([]float64, 6), Y: []float64{0, 1, 1, 0}, N: 2, D: 3, K: 2, Labels: []int{1, 2}}, "Set.Labels[1] = 2, want a class in [0, K = 2)"},
+		{data.Set{X: make([]float64, 6), Y: []float64{0, 1, 1, 0}, N: 2, D: 3, K: 2, Labels: []int{1, 1}}, "Set.Y[2] = 1, want 0: row 1 of Y is not the one-hot vector of Labels[1] = 1"},
 	} {
 		err := tc.set.Validate()
 		switch {

@@ -396,8 +396,8 @@ func (c Config) checkModel(m graph.Model, size data.Size, add func(string, ...an
 		add("model: %v", err)
 		return
 	}
-	if p.Outputs() != 1 {
-		add("model: gives %d outputs per example, the data has 1 target", p.Outputs())
+	if k := size.Targets(); p.Outputs() != k {
+		add("model: gives %d outputs per example, the data has %d targets per example", p.Outputs(), k)
 	}
 }
 

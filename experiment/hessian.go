@@ -98,7 +98,7 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 		return rep, fmt.Errorf("%w: hessian: examples must be in [1, %d], got %d", ErrInvalid, trainSet.N, n)
 	}
 	rep.Examples = n
-	x, y := trainSet.X[:n*trainSet.D], trainSet.Y[:n]
+	x, y := trainSet.X[:n*trainSet.D], trainSet.Y[:n*trainSet.Targets()]
 	h, err := graph.CompileHVP(m, cp.Config.Loss, n)
 	if err != nil {
 		return rep, err
@@ -172,7 +172,7 @@ func AnalyseHessian(ctx context.Context, cp Checkpoint, opt HessianOptions) (Hes
 func sampleCurvature(ctx context.Context, h *graph.HVP, op analysis.Operator, set data.Set, n int, opt HessianOptions) (*SampledCurvature, error) {
 	sampler := train.NewWithoutReplacement(set.N, uint32(opt.Seed))
 	idx := make([]int, n)
-	x, y := make([]float64, n*set.D), make([]float64, n)
+	x, y := make([]float64, n*set.D), make([]float64, n*set.Targets())
 	s := &SampledCurvature{Draws: opt.Draws, Examples: n}
 	lo := analysis.LanczosOptions{Steps: min(opt.Steps, op.Dim()), Seed: opt.Seed}
 	for d := 0; d < opt.Draws; d++ {

@@ -201,6 +201,11 @@ func TestValidateNamesTheKey(t *testing.T) {
 			c.Data = Data("sparse_regression", &data.SparseRegression{N: 80, D: 100, R: 20, NTest: 1000})
 		},
 			"model: takes inputs of shape [200], the data's examples have shape [100]"},
+		{func(c *Config) {
+			c.Data = Data("mnist", &data.MNIST{NTrain: 80, NTest: 1000})
+			c.Model = Model("dln", &models.DLNSpec{D: 784, Alpha: 0.1, Init: "const"})
+		},
+			"model: gives 1 outputs per example, the data has 10 targets per example"},
 		{func(c *Config) { c.Model = Model("dln", &models.DLNSpec{D: 0, Alpha: -1, Init: "zero"}) },
 			"model.d: must be in [1, 33554432], got 0\nmodel.alpha: must be > 0 and finite, got -1\nmodel.init: unknown \"zero\" (allowed: const, random)"},
 		{func(c *Config) { c.Model = Model("mlp", &models.MLPSpec{Sizes: []int{200, 10, 1}, Init: "he"}) },
@@ -220,7 +225,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Grid.T = 1e15 }, "grid.t: must be in [1, 100002] (iterations = 100001), got 1000000000000000"},
 		{func(c *Config) { c.Iterations = 1e12 }, "iterations: must be in [1, 1000000000], got 1000000000000"},
 		{func(c *Config) { c.Grid = train.Grid{Kind: "every", T: 100001, Every: 0} }, "grid: grid every: every must be ≥ 1"},
-		{func(c *Config) { c.Data.Source.(*data.SparseRegression).NTest = 1e8 }, "data.n, n_test, d: (n + n_test + 2)·d = 20000016400 values exceed 134217728"},
+		{func(c *Config) { c.Data.Source.(*data.SparseRegression).NTest = 1e8 }, "data.n, n_test, d: (n + n_test + 2)·d = 20000016400 values exceed 268435456"},
 		{func(c *Config) { c.Runs[0].Schedule.Kind = "cosin" }, `runs[0].schedule: schedule: unknown kind "cosin"`},
 		{func(c *Config) { c.Figures[0].Panels[0].Metric = "accuracy" }, `figures[0].panels[0].metric: "accuracy" is not among`},
 		{func(c *Config) { c.Figures[0].File = "../x.png" }, "figures[0].file: must be a unique plain file name"},

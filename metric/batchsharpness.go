@@ -79,7 +79,7 @@ func NewBatchSharpness(m graph.Model, loss graph.Loss, set data.Set, opt BatchSh
 	}
 	return &BatchSharpness{
 		set: set, grad: p, hvp: h, sampler: train.NewWithoutReplacement(set.N, opt.Seed), idx: make([]int, b),
-		x: make([]float64, b*set.D), y: make([]float64, b), g: make([]float64, h.Dim()), hg: make([]float64, h.Dim()),
+		x: make([]float64, b*set.D), y: make([]float64, b*set.Targets()), g: make([]float64, h.Dim()), hg: make([]float64, h.Dim()),
 		samples: make([]float64, 0, maxB),
 		relErr:  rel, max: maxB, every: every, points: points, measuredAtCall: -1,
 	}, nil

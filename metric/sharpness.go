@@ -70,7 +70,7 @@ func newSharpness(name string, m graph.Model, loss graph.Loss, set data.Set, opt
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := h.SetData(set.X[:n*set.D], set.Y[:n]); err != nil {
+	if err := h.SetData(set.X[:n*set.D], set.Y[:n*set.Targets()]); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	var op analysis.Operator = h

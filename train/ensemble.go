@@ -170,7 +170,7 @@ func (e Ensemble) Train(ctx context.Context) ([]Result, error) {
 				if uint(j) >= uint(e.Data.N) { // see indexError
 					return res, indexError(i, fmt.Sprintf("Ensemble.Members[%d].Sampler", m), mem.Sampler, j, b, e.Data.N)
 				}
-				prog.SetExample(m, b, e.Data.Row(j), e.Data.Y[j:j+1])
+				prog.SetExample(m, b, e.Data.Row(j), e.Data.Target(j))
 			}
 		}
 		losses, err := prog.Run()

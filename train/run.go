@@ -213,7 +213,7 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 	}
 	idx := make([]int, r.Batch)
 	x := make([]float64, r.Batch*r.Data.D)
-	y := make([]float64, r.Batch)
+	y := make([]float64, r.Batch*r.Data.Targets())
 	var grad []float64
 	if len(r.StepMetrics) > 0 {
 		grad = make([]float64, len(graph.Flatten(r.Model.Params())))

@@ -101,3 +101,75 @@ func (w *WithoutReplacement) Next(idx []int) {
 // Size implements Sized: w draws from [0, n) for the n of
 // NewWithoutReplacement.
 func (w *WithoutReplacement) Size() int { return len(w.perm) }
+
+// Epochs is the sampler of shuffled epochs with drop-last batching, as
+// PyTorch's DataLoader(shuffle=True, drop_last=True): each epoch is a
+// fresh random permutation of [0, n), consumed in consecutive batches of
+// len(idx) indices; when fewer than len(idx) indices of the permutation
+// are left, they are dropped and the next batch starts a new epoch. With
+// a fixed batch size B, every epoch has BatchesPerEpoch(n, B) = ⌊n/B⌋
+// batches and each index occurs at most once in an epoch (exactly once
+// when B divides n).
+//
+// The permutations are numpy's: seeded with seed, epoch e's is the e-th
+// np.random.permutation(n) after np.random.seed(seed) (Fisher–Yates from
+// the last position down with data.NumpyRand.Intn), drawn when its first
+// batch is; so batch k of epoch e is perm_e[k·B : (k+1)·B]. PyTorch's own
+// permutations (torch.randperm) differ.
+type Epochs struct {
+	r     *data.NumpyRand
+	perm  []int
+	pos   int // next unused position of perm
+	epoch int // epochs started
+}
+
+// NewEpochs returns an Epochs sampler over n ≥ 1 examples seeded with
+// seed, or an error if n < 1.
+func NewEpochs(n int, seed uint32) (*Epochs, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("train: NewEpochs: %d examples, want at least 1", n)
+	}
+	return &Epochs{r: data.NewNumpyRand(seed), perm: make([]int, n), pos: n}, nil
+}
+
+// BatchesPerEpoch returns ⌊n/b⌋, the batches of b examples in an epoch of
+// n examples with the last partial batch dropped (len(DataLoader) with
+// drop_last=True); 0 if b < 1 or b > n.
+func BatchesPerEpoch(n, b int) int {
+	if b < 1 || n < 0 {
+		return 0
+	}
+	return n / b
+}
+
+// Next implements Sampler: idx gets the next len(idx) indices of the
+// current epoch's permutation, starting a new epoch first if fewer are
+// left. It allocates nothing, and panics if len(idx) > Size() (Train
+// rules that out: it requires Batch ≤ Data.N = Size()).
+func (e *Epochs) Next(idx []int) {
+	n := len(e.perm)
+	if len(idx) > n {
+		panic(fmt.Sprintf("train: Epochs.Next: batch of %d from %d examples", len(idx), n))
+	}
+	if e.pos+len(idx) > n {
+		for i := range e.perm {
+			e.perm[i] = i
+		}
+		for i := n - 1; i > 0; i-- {
+			j := e.r.Intn(i + 1)
+			e.perm[i], e.perm[j] = e.perm[j], e.perm[i]
+		}
+		e.pos = 0
+		e.epoch++
+	}
+	copy(idx, e.perm[e.pos:])
+	e.pos += len(idx)
+}
+
+// Epoch returns the number of epochs started: 0 before the first batch,
+// 1 during the first epoch, and so on. The batch that Next just returned
+// belongs to epoch Epoch() (counting from 1).
+func (e *Epochs) Epoch() int { return e.epoch }
+
+// Size implements Sized: e draws from [0, n) for the n of NewEpochs.
+func (e *Epochs) Size() int { return len(e.perm) }
