@@ -100,7 +100,9 @@ type RunSpec struct {
 // Optimizer is "sgd" (Batch examples drawn uniformly with replacement by
 // numpy's legacy randint seeded with Seed), "sgd_noreplace" (Batch
 // distinct examples per update, train.WithoutReplacement seeded with
-// Seed) or "gd" (the full batch).
+// Seed), "sgd_epochs" (shuffled epochs of Batch-example updates, the last
+// partial batch dropped, as a deep-net data loader: train.Epochs seeded
+// with Seed) or "gd" (the full batch).
 type Optimizer struct {
 	Kind  string `json:"kind"`
 	Batch int    `json:"batch,omitempty"`
@@ -386,9 +388,14 @@ func (c Config) check() (graph.Model, error) {
 // checkModel checks that m takes the data's examples and gives one output
 // per example, by building its loss graph for a batch of one.
 func (c Config) checkModel(m graph.Model, size data.Size, add func(string, ...any)) {
+	// An image model takes (C, H, W) examples, stored flat.
 	in := m.Input()
-	if len(in) != 1 || in[0] != size.D {
-		add("model: takes inputs of shape %v, the data's examples have shape [%d]", in, size.D)
+	n := 1
+	for _, d := range in {
+		n *= d
+	}
+	if n != size.D {
+		add("model: takes inputs of shape %v, the data's examples have %d values", in, size.D)
 		return
 	}
 	p, err := graph.CompileLoss(m, c.Loss, 1)
@@ -413,7 +420,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 		}
 		names[r.Name] = true
 		switch r.Optimizer.Kind {
-		case "sgd", "sgd_noreplace":
+		case "sgd", "sgd_noreplace", "sgd_epochs":
 			if size.N > 0 && (r.Optimizer.Batch < 1 || r.Optimizer.Batch > size.N) {
 				add("runs[%d].optimizer.batch: must be in [1, data.n = %d], got %d", i, size.N, r.Optimizer.Batch)
 			}
@@ -422,7 +429,7 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 				add("runs[%d].optimizer: gd uses the full batch and no seed; leave batch and seed unset", i)
 			}
 		default:
-			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, sgd_noreplace, gd)", i, quote(r.Optimizer.Kind))
+			add("runs[%d].optimizer.kind: unknown %s (allowed: sgd, sgd_noreplace, sgd_epochs, gd)", i, quote(r.Optimizer.Kind))
 		}
 		if r.ModelSeed != nil && c.Model.Spec != nil {
 			if _, err := reseeded(c.Model, *r.ModelSeed); err != nil {

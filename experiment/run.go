@@ -238,6 +238,11 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		r.Batch, r.Sampler = o.Batch, train.NewUniform(trainSet.N, o.Seed)
 	case "sgd_noreplace":
 		r.Batch, r.Sampler = o.Batch, train.NewWithoutReplacement(trainSet.N, o.Seed)
+	case "sgd_epochs":
+		r.Batch = o.Batch
+		if r.Sampler, err = train.NewEpochs(trainSet.N, o.Seed); err != nil {
+			return a, err
+		}
 	case "gd":
 		r.Batch, r.Sampler = trainSet.N, train.Full{}
 	}

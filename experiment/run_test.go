@@ -200,7 +200,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) {
 			c.Data = Data("sparse_regression", &data.SparseRegression{N: 80, D: 100, R: 20, NTest: 1000})
 		},
-			"model: takes inputs of shape [200], the data's examples have shape [100]"},
+			"model: takes inputs of shape [200], the data's examples have 100 values"},
 		{func(c *Config) {
 			c.Data = Data("mnist", &data.MNIST{NTrain: 80, NTest: 1000})
 			c.Model = Model("dln", &models.DLNSpec{D: 784, Alpha: 0.1, Init: "const"})
@@ -213,7 +213,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Metrics = append(c.Metrics, "l3") }, `metrics[9]: "l3" is not a metric of this model, *models.DLN (every model: ` + everyModel + `; this model's own: l0, l1, balancedness)`},
 		{func(c *Config) { c.Metrics = []string{"train_loss", "step_cosine", "sharpness"} }, `metrics[1]: "step_cosine" needs "sharpness" listed before it`},
 		{func(c *Config) { c.Metrics = append(c.Metrics, "l0") }, `metrics[9]: "l0" is listed twice`},
-		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, sgd_noreplace, gd)`},
+		{func(c *Config) { c.Runs[1].Optimizer.Kind = "adam" }, `runs[1].optimizer.kind: unknown "adam" (allowed: sgd, sgd_noreplace, sgd_epochs, gd)`},
 		{func(c *Config) { c.Runs[0].Optimizer.Batch = 81 }, "runs[0].optimizer.batch: must be in [1, data.n = 80], got 81"},
 		{func(c *Config) { c.Runs[2].Name = "baseline" }, `runs[2].name: must be unique, at most 200 characters of [A-Za-z0-9._-] and not "." or ".." (it names files), got "baseline"`},
 		{func(c *Config) { c.Runs[1].Name = "a/b" }, `runs[1].name: must be unique`},

@@ -31,7 +31,7 @@ func randomMLP(seed uint64, sizes ...int) *models.MLP {
 // features and one-hot targets of k classes, drawn from seed.
 func classSet(n, d, k int, seed uint64) data.Set {
 	r := rand.New(rand.NewPCG(seed, 5))
-	s := data.Set{X: make([]float64, n*d), Y: make([]float64, n*k), N: n, D: d}
+	s := data.Set{X: make([]float64, n*d), Y: make([]float64, n*k), N: n, D: d, K: k}
 	for i := range s.X {
 		s.X[i] = r.NormFloat64()
 	}
