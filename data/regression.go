@@ -6,15 +6,22 @@ import (
 	"math"
 )
 
-// Set is a regression data set of N points in D dimensions.
+// Set is a data set of N points in D dimensions with K targets each.
 //
 // X is the N×D design matrix in row-major order: feature j of point i is
-// X[i*D+j], so len(X) == N*D. Y holds the N targets, len(Y) == N.
+// X[i*D+j], so len(X) == N*D. Y holds the N×K targets in row-major order
+// (target k of point i is Y[i*K+k]), len(Y) == N*K: one per point for
+// regression, a one-hot row of K classes for classification. K = 0 means
+// 1, so that a regression set need not set it.
 type Set struct {
 	X    []float64
 	Y    []float64
 	N, D int
+	K    int
 }
+
+// Targets returns the number of targets per point: K, or 1 if K is 0.
+func (s Set) Targets() int { return max(s.K, 1) }
 
 // Row returns point i, the D features X[i*D : (i+1)*D]. The result shares
 // memory with s.X and has capacity D, so appending to it cannot overwrite
@@ -27,29 +34,40 @@ func (s Set) Row(i int) []float64 {
 }
 
 // Gather copies the points idx into x (len(idx)·D values) and their
-// targets into y (len(idx) values), in the order of idx: a batch. It
-// allocates nothing, and panics if an index is out of range.
+// targets into y (len(idx)·Targets() values), in the order of idx: a
+// batch. It allocates nothing, and panics if an index is out of range.
 func (s Set) Gather(idx []int, x, y []float64) {
+	if s.K <= 1 {
+		for k, i := range idx {
+			copy(x[k*s.D:(k+1)*s.D], s.Row(i))
+			y[k] = s.Y[i]
+		}
+		return
+	}
 	for k, i := range idx {
 		copy(x[k*s.D:(k+1)*s.D], s.Row(i))
-		y[k] = s.Y[i]
+		copy(y[k*s.K:(k+1)*s.K], s.Y[i*s.K:(i+1)*s.K])
 	}
 }
 
 // Validate returns an error unless the shape fields agree with the slices:
-// N >= 0, D >= 1, len(X) == N*D and len(Y) == N.
+// N >= 0, D >= 1, K >= 0, len(X) == N*D and len(Y) == N*Targets().
 func (s Set) Validate() error {
 	switch {
 	case s.N < 0:
 		return fmt.Errorf("data: Set.N = %d, want N >= 0", s.N)
 	case s.D < 1:
 		return fmt.Errorf("data: Set.D = %d, want D >= 1", s.D)
-	case s.N > math.MaxInt/s.D:
-		return fmt.Errorf("data: Set N×D = %d×%d overflows int", s.N, s.D)
+	case s.K < 0:
+		return fmt.Errorf("data: Set.K = %d, want K >= 0 (0 means 1 target per point)", s.K)
+	case s.N > math.MaxInt/s.D || s.N > math.MaxInt/s.Targets():
+		return fmt.Errorf("data: Set N×D = %d×%d or N×K = %d×%d overflows int", s.N, s.D, s.N, s.K)
 	case len(s.X) != s.N*s.D:
 		return fmt.Errorf("data: len(Set.X) = %d, want N×D = %d×%d = %d", len(s.X), s.N, s.D, s.N*s.D)
-	case len(s.Y) != s.N:
+	case s.K <= 1 && len(s.Y) != s.N:
 		return fmt.Errorf("data: len(Set.Y) = %d, want N = %d", len(s.Y), s.N)
+	case s.K > 1 && len(s.Y) != s.N*s.K:
+		return fmt.Errorf("data: len(Set.Y) = %d, want N×K = %d×%d = %d", len(s.Y), s.N, s.K, s.N*s.K)
 	}
 	return nil
 }
