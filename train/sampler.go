@@ -101,3 +101,63 @@ func (w *WithoutReplacement) Next(idx []int) {
 // Size implements Sized: w draws from [0, n) for the n of
 // NewWithoutReplacement.
 func (w *WithoutReplacement) Size() int { return len(w.perm) }
+
+// Shuffled goes through the set in epochs, as PyTorch's DataLoader with
+// shuffle=True and drop_last=True does in the authors' deep-net code:
+// each epoch is a fresh permutation of 0, …, n−1, cut into ⌊n/B⌋
+// consecutive batches of B = len(idx) indices; the last n mod B indices
+// of each permutation are left out. The batches of one epoch are
+// disjoint, and update i is batch i mod ⌊n/B⌋ of epoch ⌊i/⌊n/B⌋⌋ (see
+// BatchesPerEpoch). The permutations are numpy's: seeded with seed, epoch
+// e is the e-th np.random.permutation(n) after np.random.seed(seed)
+// (Fisher–Yates from the last position down with data.NumpyRand.Intn,
+// n − 1 draws per epoch). That is the law of the authors' torch.randperm,
+// not its stream.
+type Shuffled struct {
+	r    *data.NumpyRand
+	perm []int
+	pos  int // next position in perm; len(perm) before the first batch
+}
+
+// NewShuffled returns a Shuffled sampler over n ≥ 1 examples seeded with
+// seed. It panics if n < 1.
+func NewShuffled(n int, seed uint32) *Shuffled {
+	if n < 1 {
+		panic("train: NewShuffled: n < 1")
+	}
+	return &Shuffled{r: data.NewNumpyRand(seed), perm: make([]int, n), pos: n}
+}
+
+// Next implements Sampler: the next batch of the epoch, or the first of a
+// new one when fewer than len(idx) indices are left. It allocates nothing,
+// and panics if len(idx) > Size() (Train rules that out: it requires
+// Batch ≤ Data.N = Size()).
+func (s *Shuffled) Next(idx []int) {
+	n := len(s.perm)
+	if len(idx) > n {
+		panic(fmt.Sprintf("train: Shuffled.Next: batch of %d from %d examples", len(idx), n))
+	}
+	if s.pos+len(idx) > n {
+		for i := range s.perm {
+			s.perm[i] = i
+		}
+		for i := n - 1; i > 0; i-- {
+			j := s.r.Intn(i + 1)
+			s.perm[i], s.perm[j] = s.perm[j], s.perm[i]
+		}
+		s.pos = 0
+	}
+	s.pos += copy(idx, s.perm[s.pos:])
+}
+
+// Size implements Sized: s draws from [0, n) for the n of NewShuffled.
+func (s *Shuffled) Size() int { return len(s.perm) }
+
+// BatchesPerEpoch returns ⌊n/batch⌋, the updates of one epoch of batches
+// of batch examples from n (drop_last), or 0 if batch is not in [1, n].
+func BatchesPerEpoch(n, batch int) int {
+	if batch < 1 || batch > n {
+		return 0
+	}
+	return n / batch
+}
