@@ -505,3 +505,63 @@ func TestLoadStateRejectsBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainLoopAllocatesNothingWithMomentumAndClassNoise: momentum,
+// weight decay, class noise, the Shuffled sampler and averaging allocate
+// nothing per update (the buffers are allocated once per Train).
+func TestTrainLoopAllocatesNothingWithMomentumAndClassNoise(t *testing.T) {
+	set := classData(40, 4, 3, 1)
+	for _, dt := range []graph.Dtype{graph.Float64, graph.Float32} {
+		allocs := func(iters int) float64 {
+			return testing.AllocsPerRun(3, func() {
+				_, err := train.Run{Model: classNet(dt, 4, 3, 1), Loss: graph.SoftmaxCE, Data: set, Batch: 5, Sampler: train.NewShuffled(40, 1),
+					Schedule: train.Constant{LR: 0.01}, Iterations: iters, Momentum: 0.9, WeightDecay: 5e-4,
+					ClassNoise: train.Constant{LR: 0.2}, Average: 0.9}.Train(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		if few, many := allocs(10), allocs(1000); many > few+10 {
+			t.Errorf("%v: Train allocates %v times for 10 updates and %v for 1000, want no allocation per update", dt, few, many)
+		}
+	}
+}
+
+// TestValidateDeepFields: each bad value of the new fields is an error
+// naming the field, before any update.
+func TestValidateDeepFields(t *testing.T) {
+	for _, tc := range []struct {
+		mod  func(*train.Run)
+		want string
+	}{
+		{func(r *train.Run) { r.Momentum = 1 }, "Run.Momentum = 1, want a momentum μ in [0, 1)"},
+		{func(r *train.Run) { r.Momentum = -0.1 }, "Run.Momentum = -0.1"},
+		{func(r *train.Run) { r.Momentum = math.NaN() }, "Run.Momentum = NaN"},
+		{func(r *train.Run) { r.WeightDecay = -1 }, "Run.WeightDecay = -1"},
+		{func(r *train.Run) { r.WeightDecay = math.Inf(1) }, "Run.WeightDecay = +Inf"},
+		{func(r *train.Run) { r.ClassNoise = train.Constant{LR: 1.5} }, "Run.ClassNoise.Rate(0) = 1.5, want a probability in [0, 1]"},
+		{func(r *train.Run) { r.ClassNoise = (*train.Cosine)(nil) }, "Run.ClassNoise holds a nil *train.Cosine"},
+		{func(r *train.Run) { r.ClassNoise, r.LabelNoise = train.Constant{LR: 0.1}, train.Constant{LR: 0.1} }, "ClassNoise and LabelNoise are both set"},
+		{func(r *train.Run) { r.ClassNoise, r.Loss = train.Constant{LR: 0.1}, graph.MSE }, "Run.ClassNoise is set with Loss mse, want softmax_ce"},
+		{func(r *train.Run) { r.ClassNoise, r.Data.K = train.Constant{LR: 0.1}, 1 }, "Run.ClassNoise is set with Data.K = 1"},
+		{func(r *train.Run) { r.CheckpointEvery = -2 }, "Run.CheckpointEvery = -2"},
+		{func(r *train.Run) { r.CheckpointEvery = 5 }, "Run.CheckpointEvery = 5 without a Checkpoint function"},
+	} {
+		r := deepRun(t, graph.Float64, nil)
+		if tc.mod != nil {
+			tc.mod(&r)
+		}
+		if r.Data.K == 1 {
+			r.Data.Y = r.Data.Y[:r.Data.N] // keep the set itself valid
+		}
+		before := graph.Flatten(r.Model.Params())
+		_, err := r.Train(context.Background())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Train = %v, want an error containing %q", err, tc.want)
+		}
+		if sameFloats(graph.Flatten(r.Model.Params()), before) >= 0 {
+			t.Errorf("%q: the model changed", tc.want)
+		}
+	}
+}

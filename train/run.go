@@ -152,10 +152,11 @@ type Run struct {
 	// stream from its seed) and the Metrics are functions of the model
 	// alone: Train fast-forwards the random streams by replaying their
 	// draws — Sampler.Next and the label-noise draws of the first
-	// State.Iteration updates, without training; the replay costs what
-	// drawing the indices costs, about a millisecond per 10⁴ batches of
-	// 16 uniform indices and n draws per batch for WithoutReplacement or
-	// Shuffled over n examples.
+	// State.Iteration updates, without training. The replay costs what
+	// drawing costs; measured on this project's 2-core machine for 10⁴
+	// updates of batches of 128 from n = 60000: Uniform 10 ms, Shuffled
+	// 21 ms, ClassNoise 29 ms, but WithoutReplacement 8 s (it draws n − 1
+	// integers per batch, as numpy's choice does).
 	Resume *State
 }
 
