@@ -565,3 +565,72 @@ func TestValidateDeepFields(t *testing.T) {
 		}
 	}
 }
+
+// statefulMLP is an MLP with a non-trainable state tensor, as batch
+// normalisation's running statistics will be.
+type statefulMLP struct {
+	*models.MLP
+	running *graph.Param
+}
+
+func (m statefulMLP) State() []*graph.Param { return []*graph.Param{m.running} }
+
+// TestCheckpointKeepsModelState: the state of a graph.Stateful model is
+// saved with the checkpoint and written back into a fresh model on
+// resume, and a state file of a model without state does not load into
+// one with it.
+func TestCheckpointKeepsModelState(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bn.safetensors")
+	newModel := func(fill float64) statefulMLP {
+		m := statefulMLP{MLP: classNet(graph.Float32, 4, 3, 7), running: graph.NewParam("bn.mean", graph.Float32, 2, 3)}
+		m.running.Set([]float64{fill, 2 * fill, 3 * fill, -fill, 0.5, 0.25})
+		return m
+	}
+	first := deepRun(t, graph.Float32, nil)
+	m := newModel(1.5)
+	first.Model = m
+	first.Metrics = nil
+	first.StepMetrics = nil
+	first.CheckpointEvery = 10
+	first.Checkpoint = func(s *train.State) error {
+		if len(s.ModelState) != 1 || s.ModelState[0].Name() != "bn.mean" {
+			t.Errorf("State.ModelState = %v, want bn.mean", s.ModelState)
+		}
+		if err := train.SaveState(path, s); err != nil {
+			return err
+		}
+		return errStop
+	}
+	if _, err := first.Train(context.Background()); !errors.Is(err, errStop) {
+		t.Fatal(err)
+	}
+	fresh := newModel(0)
+	s, err := train.LoadState(path, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := deepRun(t, graph.Float32, nil)
+	again.Model, again.Metrics, again.StepMetrics, again.Resume = fresh, nil, nil, s
+	if _, err := again.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := graph.Flatten(fresh.State()); !slices.Equal(got, []float64{1.5, 3, 4.5, -1.5, 0.5, 0.25}) {
+		t.Errorf("restored state %v, want the saved one", got)
+	}
+	plain := filepath.Join(dir, "plain.safetensors")
+	r := deepRun(t, graph.Float32, nil)
+	r.CheckpointEvery = 10
+	r.Checkpoint = func(s *train.State) error {
+		if err := train.SaveState(plain, s); err != nil {
+			return err
+		}
+		return errStop
+	}
+	if _, err := r.Train(context.Background()); !errors.Is(err, errStop) {
+		t.Fatal(err)
+	}
+	if _, err := train.LoadState(plain, newModel(0)); err == nil || !strings.Contains(err.Error(), "0 state tensors, the model (train_test.statefulMLP) has 1") {
+		t.Errorf("LoadState of a stateless file into a stateful model = %v", err)
+	}
+}
