@@ -222,6 +222,11 @@ func SaveState(path string, s *State) error {
 	if s == nil {
 		return fmt.Errorf("train: SaveState(%s): nil state", path)
 	}
+	for _, l := range [][]*graph.Param{s.Params, s.Velocity, s.ModelState} {
+		if slices.Contains(l, nil) {
+			return fmt.Errorf("train: SaveState(%s): the state holds a nil tensor", path)
+		}
+	}
 	var ts []tensorfile.Tensor
 	add := func(prefix string, ps []*graph.Param) []string {
 		names := make([]string, len(ps))
@@ -326,6 +331,9 @@ func jsonList(names []string) string {
 // a panic (see internal/tensorfile). Run.Train checks the rest (the
 // configuration of the run it resumes).
 func LoadState(path string, m graph.Model) (*State, error) {
+	if isNil(m) {
+		return nil, fmt.Errorf("train: LoadState(%s): nil model", path)
+	}
 	f, err := tensorfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("train: LoadState: %w", err)
@@ -357,6 +365,9 @@ func decodeState(path string, f *tensorfile.File, m graph.Model) (*State, error)
 		}
 	}
 	params := m.Params()
+	if len(params) == 0 {
+		return nil, fmt.Errorf("%s: the model (%T) has no parameters", path, m)
+	}
 	if len(names) != len(params) {
 		return nil, fmt.Errorf("%s: %d parameters, the model (%T) has %d", path, len(names), m, len(params))
 	}

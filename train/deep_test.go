@@ -263,7 +263,7 @@ func TestGridFinalAndEpochs(t *testing.T) {
 // deepRun is the run of the resume tests: an MLP on a 3-class set, a
 // Shuffled sampler (8 updates per epoch), a decayed schedule, a metric
 // and a step metric on a grid of every 5 updates and the end.
-func deepRun(t *testing.T, dt graph.Dtype, mod func(*train.Run)) train.Run {
+func deepRun(t testing.TB, dt graph.Dtype, mod func(*train.Run)) train.Run {
 	t.Helper()
 	const n, d, k, batch, iters = 40, 4, 3, 5, 43
 	set := classData(n, d, k, 2)
