@@ -547,6 +547,7 @@ func TestValidateDeepFields(t *testing.T) {
 		{func(r *train.Run) { r.ClassNoise, r.Data.K = train.Constant{LR: 0.1}, 1 }, "Run.ClassNoise is set with Data.K = 1"},
 		{func(r *train.Run) { r.CheckpointEvery = -2 }, "Run.CheckpointEvery = -2"},
 		{func(r *train.Run) { r.CheckpointEvery = 5 }, "Run.CheckpointEvery = 5 without a Checkpoint function"},
+		{func(r *train.Run) { r.Checkpoint = func(*train.State) error { return nil } }, "Run.Checkpoint is set with CheckpointEvery = 0"},
 	} {
 		r := deepRun(t, graph.Float64, nil)
 		if tc.mod != nil {

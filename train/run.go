@@ -595,6 +595,9 @@ func (r Run) validate() error {
 	if r.CheckpointEvery > 0 && r.Checkpoint == nil {
 		p.add("CheckpointEvery = %d without a Checkpoint function", r.CheckpointEvery)
 	}
+	if r.CheckpointEvery == 0 && r.Checkpoint != nil {
+		p.add("Checkpoint is set with CheckpointEvery = 0: it would never be called")
+	}
 	return p.err()
 }
 
