@@ -313,3 +313,43 @@ func TestSetGather(t *testing.T) {
 		t.Errorf("Gather allocates %v times", n)
 	}
 }
+
+// TestSetGatherTargets checks that Gather copies K targets per point for
+// K > 1 (a one-hot row), one for K = 0 and K = 1, and that Validate sizes
+// Y as N×K.
+func TestSetGatherTargets(t *testing.T) {
+	x3 := []float64{1, 2, 3}
+	for _, tc := range []struct {
+		name  string
+		set   data.Set
+		wantY []float64
+	}{
+		{"K=0", data.Set{X: x3, Y: []float64{10, 20, 30}, N: 3, D: 1}, []float64{30, 10}},
+		{"K=1", data.Set{X: x3, Y: []float64{10, 20, 30}, N: 3, D: 1, K: 1}, []float64{30, 10}},
+		{"K=2", data.Set{X: x3, Y: []float64{1, 0, 0, 1, 1, 0}, N: 3, D: 1, K: 2}, []float64{1, 0, 1, 0}},
+		{"K=3", data.Set{X: x3, Y: []float64{1, 0, 0, 0, 1, 0, 0, 0, 1}, N: 3, D: 1, K: 3}, []float64{0, 0, 1, 1, 0, 0}},
+	} {
+		if err := tc.set.Validate(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		x, y := make([]float64, 2), make([]float64, 2*tc.set.Targets())
+		tc.set.Gather([]int{2, 0}, x, y)
+		if !reflect.DeepEqual(x, []float64{3, 1}) || !reflect.DeepEqual(y, tc.wantY) {
+			t.Errorf("%s: Gather([2 0]) = %v, %v, want [3 1], %v", tc.name, x, y, tc.wantY)
+		}
+		if n := testing.AllocsPerRun(10, func() { tc.set.Gather([]int{1, 0}, x, y) }); n != 0 {
+			t.Errorf("%s: Gather allocates %v times", tc.name, n)
+		}
+	}
+	for _, tc := range []struct {
+		set  data.Set
+		want string
+	}{
+		{data.Set{X: []float64{1, 2}, Y: []float64{1, 0, 0}, N: 2, D: 1, K: 2}, "want N×K = 2×2 = 4"},
+		{data.Set{X: []float64{1, 2}, Y: []float64{1, 0}, N: 2, D: 1, K: -1}, "want K >= 0"},
+	} {
+		if err := tc.set.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want an error containing %q", tc.set, err, tc.want)
+		}
+	}
+}

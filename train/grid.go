@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -24,6 +25,12 @@ import (
 // After shifts every point by one and adds 0: the authors' surface
 // notebook records after the update of an iteration, which is before the
 // update of the next; 0 is the initial point they prepend.
+//
+// Final adds T itself, after the shift: the point after the last update
+// (Run.Eval's Iterations). Kind "every" with Final is the deep-net grid,
+// every Every updates and the end, e.g. Every = 5 epochs of updates (the
+// authors' default) for T = Epochs·BatchesPerEpoch; History.Epochs turns
+// its iterations into epochs for the plots.
 type Grid struct {
 	Kind     string `json:"kind"`
 	T        int    `json:"t"`
@@ -32,6 +39,7 @@ type Grid struct {
 	Every    int    `json:"every,omitempty"`
 	Points   int    `json:"points,omitempty"`
 	After    bool   `json:"after,omitempty"`
+	Final    bool   `json:"final,omitempty"`
 }
 
 // MaxPoints bounds the evaluation points of a Grid: each holds a row of
@@ -91,6 +99,9 @@ func (g Grid) Iterations() ([]int, error) {
 	if g.After {
 		its = append(its, 0)
 	}
+	if g.Final && !slices.Contains(its, g.T) {
+		its = append(its, g.T)
+	}
 	sort.Ints(its)
 	return its, nil
 }
@@ -100,6 +111,9 @@ func (g Grid) Iterations() ([]int, error) {
 func (g Grid) bound() int {
 	// Each term is capped so that the sum cannot overflow.
 	first := min(max(0, g.First), g.T, MaxPoints+1)
+	if g.Final {
+		first++
+	}
 	switch g.Kind {
 	case "paper":
 		return first + min(max(0, g.Linspace), MaxPoints+1)

@@ -95,8 +95,69 @@ type Run struct {
 	// training itself goes on with θ; StepMetrics get the batch gradient
 	// at θ, with the model holding θ. After Train the model holds θ, the
 	// last iterate, and Result.Averaged holds θ̄. ω = 0 runs no averaging
-	// code at all (θ̄ = θ).
+	// code at all (θ̄ = θ). The authors' deep-net swa_tau = 0.999 is ω.
 	Average float64
+
+	// Momentum is the momentum μ in [0, 1) of torch.optim.SGD (dampening
+	// 0, no Nesterov), the authors' --momentum: update i does
+	// v ← μ·v + g, θ ← θ − η_i·v, with v ← g at the first update and g
+	// the batch gradient (plus WeightDecay·θ), in the parameters' own
+	// type (graph.Program.DescendMomentum). The buffers v are allocated
+	// once per Train; a step allocates nothing. 0: plain SGD, no buffer.
+	Momentum float64
+	// WeightDecay is λ ≥ 0 of the L2 term ½·λ·Σ‖θ‖² over all parameters
+	// that the authors' deep-net code (--l2_reg) adds to the objective:
+	// the gradient of each update becomes g + λθ. The batch loss that the
+	// divergence check sees and the Metrics (LossMetric) are the loss
+	// without the term, as the authors' logged train_loss and test_loss
+	// are. With Momentum = WeightDecay = 0 an update is Program.Descend,
+	// bit for bit as before these fields existed.
+	WeightDecay float64
+	// ClassNoise, if set, is per-batch label-noise SGD for one-hot class
+	// targets (Loss SoftmaxCE, Data.K ≥ 2 classes): the authors'
+	// --sgd_p_label_noise with its ln_schedule. At update i each example
+	// of the batch, in batch order, draws u uniform in [0, 1) and then a
+	// class c uniform in [0, K) (data.NumpyRand.Float64, then Intn(K),
+	// from the stream seeded with NoiseSeed); if u < p_i, p_i =
+	// ClassNoise.Rate(i) — a Schedule reused as a probability in [0, 1],
+	// e.g. DeepPiecewise with LR = p for the authors' ln_schedule — its
+	// target row in the batch becomes the one-hot row of c. As in the
+	// authors' code (torch.randint(0, n_cls)), c is uniform over all K
+	// classes, the example's own included, so a label actually changes
+	// with probability p_i·(K−1)/K; their count of noisy examples,
+	// Σ[rand < p_i], placed by a random permutation, has the law of these
+	// independent per-example choices (not their stream). Both draws are
+	// made for every example whatever p_i, so that the noise of update i
+	// does not depend on earlier levels. Only the copy of the batch
+	// changes, never Data. nil: no class noise.
+	ClassNoise Schedule
+
+	// CheckpointEvery k ≥ 1 with Checkpoint set calls Checkpoint with
+	// the State of the run after k, 2k, … updates (below Iterations),
+	// before the evaluation at that iteration. 0: no checkpoints.
+	CheckpointEvery int
+	// Checkpoint receives each State (SaveState writes one to a file);
+	// the State is a copy the callee may keep. An error stops the run:
+	// Train returns it wrapped, with the Result so far, so a Checkpoint
+	// may stop a run on purpose (a time limit, a preemption) and
+	// errors.Is finds its error.
+	Checkpoint func(*State) error
+	// Resume, if set, continues a run from a State saved by a Checkpoint
+	// of a Run of the same configuration (LoadState reads one): the
+	// model's parameters (and non-trainable state), the momentum
+	// buffers, the average θ̄ and the History are the State's, and the
+	// run goes on from update State.Iteration to Iterations. The result
+	// is bit for bit the one of the run that was not stopped, provided
+	// the Sampler is freshly made as in the first run (a deterministic
+	// stream from its seed) and the Metrics are functions of the model
+	// alone: Train fast-forwards the random streams by replaying their
+	// draws — Sampler.Next and the label-noise draws of the first
+	// State.Iteration updates, without training. The replay costs what
+	// drawing costs; measured on this project's 2-core machine for 10⁴
+	// updates of batches of 128 from n = 60000: Uniform 10 ms, Epochs
+	// 21 ms, ClassNoise 29 ms, but WithoutReplacement 8 s (it draws n − 1
+	// integers per batch, as numpy's choice does).
+	Resume *State
 }
 
 // History holds the metrics of a run at its evaluation points.
@@ -213,14 +274,19 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 	}
 	idx := make([]int, r.Batch)
 	x := make([]float64, r.Batch*r.Data.D)
-	y := make([]float64, r.Batch*r.Data.Targets())
+	k := r.Data.Targets()
+	y := make([]float64, r.Batch*k)
 	var grad []float64
 	if len(r.StepMetrics) > 0 {
 		grad = make([]float64, len(graph.Flatten(r.Model.Params())))
 	}
 	var noise *data.NumpyRand
-	if r.LabelNoise != nil {
+	if r.LabelNoise != nil || r.ClassNoise != nil {
 		noise = data.NewNumpyRand(r.NoiseSeed)
+	}
+	var vel *graph.Velocity
+	if r.Momentum > 0 {
+		vel = prog.NewVelocity()
 	}
 	// avg is θ̄ (only with averaging); theta holds θ while θ̄ is in the
 	// model, and each new θ when θ̄ is updated.
@@ -234,7 +300,26 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		theta = make([]float64, len(avg))
 		res.Averaged = avg
 	}
-	next := 0
+	next, start := 0, 0
+	if r.Resume != nil {
+		if err := r.Resume.check(r, vel); err != nil {
+			return res, err
+		}
+		r.Resume.restore(r, vel, &res, avg)
+		start = r.Resume.Iteration
+		for next < len(r.Eval) && r.Eval[next] < start {
+			next++
+		}
+		for i := 0; i < start; i++ {
+			if i&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return res, err
+				}
+			}
+			r.Sampler.Next(idx)
+			r.drawNoise(i, y, noise, k, true)
+		}
+	}
 	// measure records the metrics at iteration i; the step metrics are
 	// filled in once the batch gradient of i is known.
 	measure := func(i int, rate float64) ([]float64, error) {
@@ -267,13 +352,18 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		res.Values = append(res.Values, row)
 		return row, nil
 	}
-	for i := 0; i < r.Iterations; i++ {
+	for i := start; i < r.Iterations; i++ {
 		if i&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
 			if r.Progress != nil {
 				r.Progress(i)
+			}
+		}
+		if r.Checkpoint != nil && r.CheckpointEvery > 0 && i > start && i%r.CheckpointEvery == 0 {
+			if err := r.Checkpoint(r.state(i, &res, vel, avg)); err != nil {
+				return res, fmt.Errorf("train: checkpoint at iteration %d: %w", i, err)
 			}
 		}
 		rate := r.Schedule.Rate(i)
@@ -297,9 +387,7 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			}
 		}
 		r.Data.Gather(idx, x, y)
-		if noise != nil {
-			addNoise(y, noise, r.LabelNoise.Rate(i))
-		}
+		r.drawNoise(i, y, noise, k, false)
 		loss, err := prog.Run(x, y)
 		if err != nil {
 			return res, fmt.Errorf("train: iteration %d: %w", i, err)
@@ -316,7 +404,11 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 				}
 			}
 		}
-		prog.Descend(rate)
+		if r.Momentum == 0 && r.WeightDecay == 0 {
+			prog.Descend(rate)
+		} else if err := prog.DescendMomentum(rate, r.Momentum, r.WeightDecay, vel); err != nil {
+			return res, fmt.Errorf("train: iteration %d: %w", i, err)
+		}
 		if avg != nil {
 			average(avg, theta, store, r.Average)
 		}
@@ -330,6 +422,45 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		r.Progress(r.Iterations)
 	}
 	return res, nil
+}
+
+// drawNoise applies the label noise of update i to the batch targets y
+// (Batch rows of k), drawing from noise (nil: no noise). With replay set
+// it only makes the draws, into y, as a resumed run does for the updates
+// before its State.
+func (r Run) drawNoise(i int, y []float64, noise *data.NumpyRand, k int, replay bool) {
+	switch {
+	case noise == nil:
+	case r.LabelNoise != nil:
+		sigma := 0.0
+		if !replay {
+			sigma = r.LabelNoise.Rate(i)
+		}
+		addNoise(y, noise, sigma)
+	case r.ClassNoise != nil:
+		p := 0.0
+		if !replay {
+			p = r.ClassNoise.Rate(i)
+		}
+		flipClasses(y, k, noise, p)
+	}
+}
+
+// flipClasses draws, for every row of k targets of y in order, u uniform
+// in [0, 1) and a class c uniform in [0, k), and replaces the row by the
+// one-hot row of c if u < p. It allocates nothing.
+func flipClasses(y []float64, k int, noise *data.NumpyRand, p float64) {
+	for row := 0; row+k <= len(y); row += k {
+		u := noise.Float64()
+		c := noise.Intn(k)
+		if u < p {
+			t := y[row : row+k]
+			for j := range t {
+				t[j] = 0
+			}
+			t[c] = 1
+		}
+	}
 }
 
 // addNoise adds sigma·z to every target of y, z the next standard normal
@@ -418,7 +549,7 @@ func (r Run) validate() error {
 		case isNil(r.LabelNoise):
 			p.add("LabelNoise holds a nil %T", r.LabelNoise)
 		case r.Loss == graph.SoftmaxCE:
-			p.add("LabelNoise is set with Loss %s, whose targets are class indices", r.Loss)
+			p.add("LabelNoise is set with Loss %s, whose targets are one-hot class rows (see ClassNoise)", r.Loss)
 		default:
 			// A schedule is only known through Rate: the first and the
 			// last level are checked, not every one.
@@ -432,6 +563,40 @@ func (r Run) validate() error {
 	}
 	if !(r.Average >= 0 && r.Average < 1) {
 		p.add("Average = %v, want an averaging weight ω in [0, 1) (0: no averaging)", r.Average)
+	}
+	if !(r.Momentum >= 0 && r.Momentum < 1) {
+		p.add("Momentum = %v, want a momentum μ in [0, 1) (0: plain SGD)", r.Momentum)
+	}
+	if !(r.WeightDecay >= 0) || math.IsInf(r.WeightDecay, 1) {
+		p.add("WeightDecay = %v, want an L2 coefficient λ ≥ 0, finite (0: none)", r.WeightDecay)
+	}
+	if r.ClassNoise != nil {
+		switch {
+		case isNil(r.ClassNoise):
+			p.add("ClassNoise holds a nil %T", r.ClassNoise)
+		case r.LabelNoise != nil:
+			p.add("ClassNoise and LabelNoise are both set: one label-noise stream serves one of them")
+		case r.Loss != graph.SoftmaxCE:
+			p.add("ClassNoise is set with Loss %s, want %s (one-hot class targets)", r.Loss, graph.SoftmaxCE)
+		case r.Data.K < 2:
+			p.add("ClassNoise is set with Data.K = %d, want K ≥ 2 classes (one-hot target rows)", r.Data.K)
+		default:
+			for _, i := range []int{0, max(r.Iterations-1, 0)} {
+				if q := r.ClassNoise.Rate(i); !(q >= 0 && q <= 1) {
+					p.add("ClassNoise.Rate(%d) = %v, want a probability in [0, 1]", i, q)
+					break
+				}
+			}
+		}
+	}
+	if r.CheckpointEvery < 0 {
+		p.add("CheckpointEvery = %d, want k ≥ 1 (or 0 for no checkpoints)", r.CheckpointEvery)
+	}
+	if r.CheckpointEvery > 0 && r.Checkpoint == nil {
+		p.add("CheckpointEvery = %d without a Checkpoint function", r.CheckpointEvery)
+	}
+	if r.CheckpointEvery == 0 && r.Checkpoint != nil {
+		p.add("Checkpoint is set with CheckpointEvery = 0: it would never be called")
 	}
 	return p.err()
 }
@@ -581,4 +746,19 @@ func isNil(v any) bool {
 		return rv.IsNil()
 	}
 	return false
+}
+
+// Epochs returns the evaluation iterations of h in epochs, Iters[k] /
+// batchesPerEpoch (see BatchesPerEpoch): the x axis of the deep-net
+// plots. Iteration i is the point after i updates, so epoch e·B is the end
+// of epoch e. It is an error if batchesPerEpoch < 1.
+func (h History) Epochs(batchesPerEpoch int) ([]float64, error) {
+	if batchesPerEpoch < 1 {
+		return nil, fmt.Errorf("train: History.Epochs(%d): want batches per epoch ≥ 1", batchesPerEpoch)
+	}
+	out := make([]float64, len(h.Iters))
+	for k, i := range h.Iters {
+		out[k] = float64(i) / float64(batchesPerEpoch)
+	}
+	return out, nil
 }
