@@ -64,6 +64,20 @@ func (a Augmentation) Apply(x []float64, r *NumpyRand) error {
 	return nil
 }
 
+// Skip makes the random draws that Apply makes for n images, without an
+// image: a resumed run replays its stream with it.
+func (a Augmentation) Skip(n int, r *NumpyRand) {
+	for range n {
+		if a.Pad > 0 {
+			r.Intn(2*a.Pad + 1)
+			r.Intn(2*a.Pad + 1)
+		}
+		if a.Flip {
+			r.Float64()
+		}
+	}
+}
+
 // shift translates every channel of the image im in place: pixel (i, j)
 // becomes (i+dy, j+dx), or 0 outside the image. Writing in the direction
 // of the read offset (forward when the source lies ahead in memory) reads

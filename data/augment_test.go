@@ -97,6 +97,12 @@ func TestAugmentationApply(t *testing.T) {
 		if !reflect.DeepEqual(x, y) {
 			t.Errorf("%+v: the same seed gave different batches", a)
 		}
+		// Skip leaves the stream where Apply on 16 images does.
+		skipped := NewNumpyRand(4)
+		a.Skip(16, skipped)
+		if u, v := skipped.Uint32(), r.Uint32(); u != v {
+			t.Errorf("%+v: after Skip the stream gives %d, after Apply %d", a, u, v)
+		}
 		z := append([]float64(nil), orig...)
 		a.Apply(z, NewNumpyRand(5))
 		if reflect.DeepEqual(x, z) {

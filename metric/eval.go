@@ -88,42 +88,27 @@ func lossMetric(name string, m graph.Model, loss graph.Loss, set data.Set, size 
 }
 
 // errorMetric is the classification error over the whole set: the
-// fraction of points whose largest output is not at the largest target
-// (the one-hot label). Ties go to the first index, as with numpy's
-// argmax.
+// fraction of points whose largest output is not at their label
+// (data.Misclassified).
 func errorMetric(name string, m graph.Model, loss graph.Loss, set data.Set, size int) (train.Metric, error) {
+	if set.Labels == nil {
+		return train.Metric{}, fmt.Errorf("metric %s: the data has no class labels (not a classification set)", name)
+	}
 	b, err := newBatches(m, loss, set, set.N, size)
 	if err != nil {
 		return train.Metric{}, fmt.Errorf("metric %s: %w", name, err)
 	}
 	k := b.full.Outputs()
-	if k < 2 {
-		return train.Metric{}, fmt.Errorf("metric %s: the model has %d output, a classifier needs ≥ 2", name, k)
-	}
 	out := make([]float64, b.size*k)
 	return train.Metric{Name: name, Measure: func() (float64, error) {
 		wrong := 0
 		err := b.each(func(p *graph.Program, from, to int, _ float64) error {
 			o := out[:(to-from)*k]
 			p.Output(o)
-			for i := 0; i < to-from; i++ {
-				if argmax(o[i*k:(i+1)*k]) != argmax(set.Y[(from+i)*k:(from+i+1)*k]) {
-					wrong++
-				}
-			}
-			return nil
+			n, err := data.Misclassified(o, set.Labels[from:to], k)
+			wrong += n
+			return err
 		})
 		return float64(wrong) / float64(set.N), err
 	}}, nil
-}
-
-// argmax returns the index of the first largest entry of v.
-func argmax(v []float64) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -3,6 +3,7 @@ package metric_test
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -31,12 +32,13 @@ func randomMLP(seed uint64, sizes ...int) *models.MLP {
 // features and one-hot targets of k classes, drawn from seed.
 func classSet(n, d, k int, seed uint64) data.Set {
 	r := rand.New(rand.NewPCG(seed, 5))
-	s := data.Set{X: make([]float64, n*d), Y: make([]float64, n*k), N: n, D: d, K: k}
+	s := data.Set{X: make([]float64, n*d), Y: make([]float64, n*k), N: n, D: d, K: k, Labels: make([]int, n)}
 	for i := range s.X {
 		s.X[i] = r.NormFloat64()
 	}
-	for i := 0; i < n; i++ {
-		s.Y[i*k+r.IntN(k)] = 1
+	for i := range s.Labels {
+		s.Labels[i] = r.IntN(k)
+		s.Y[i*k+s.Labels[i]] = 1
 	}
 	return s
 }
@@ -74,17 +76,14 @@ func TestEvalBatches(t *testing.T) {
 	p.Output(out)
 	wrong := 0
 	for i := 0; i < set.N; i++ {
-		o, y := out[i*3:i*3+3], set.Y[i*3:i*3+3]
-		best, label := 0, 0
+		o := out[i*3 : i*3+3]
+		best := 0
 		for c := range 3 {
 			if o[c] > o[best] {
 				best = c
 			}
-			if y[c] == 1 {
-				label = c
-			}
 		}
-		if best != label {
+		if best != set.Labels[i] {
 			wrong++
 		}
 	}
@@ -106,8 +105,8 @@ func TestEvalBatches(t *testing.T) {
 		})
 	}
 	env := metric.Env{Model: randomMLP(1, 4, 1), Loss: graph.MSE, Train: gaussianSet(5, 4, 1)}
-	if _, _, err := metric.Build([]string{"train_error"}, &env); err == nil {
-		t.Error("train_error of a one-output model: no error")
+	if _, _, err := metric.Build([]string{"train_error"}, &env); err == nil || !strings.Contains(err.Error(), "no class labels") {
+		t.Errorf("train_error of a regression set: error %v", err)
 	}
 }
 

@@ -292,6 +292,10 @@ func TestResumeIsBitIdentical(t *testing.T) {
 		{"without replacement, momentum, at update 1", graph.Float64, 1, func(r *train.Run) {
 			r.Sampler, r.Momentum = train.NewWithoutReplacement(40, 6), 0.5
 		}},
+		{"augmented images, momentum, mid-epoch", graph.Float64, 11, func(r *train.Run) {
+			r.Augment = &data.Augmentation{Shape: data.ImageShape{C: 1, H: 2, W: 2}, Pad: 1, Flip: true}
+			r.AugmentSeed, r.Momentum = 9, 0.9
+		}},
 		{"regression-style Gaussian label noise", graph.Float64, 17, func(r *train.Run) {
 			r.Loss = graph.MSE
 			r.LabelNoise, r.NoiseSeed, r.Momentum, r.Schedule = train.Constant{LR: 0.1}, 8, 0.5, train.Constant{LR: 0.05}
@@ -601,4 +605,37 @@ func epochs(t testing.TB, n int, seed uint32) *train.Epochs {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestAugmentReachesTheBatch checks that Augment changes what is trained
+// on (another result than without it, another with another seed) and
+// leaves Data alone.
+func TestAugmentReachesTheBatch(t *testing.T) {
+	final := func(mod func(*train.Run)) []float64 {
+		r := deepRun(t, graph.Float64, mod)
+		orig := slices.Clone(r.Data.X)
+		if _, err := r.Train(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(r.Data.X, orig) {
+			t.Fatal("Augment changed Data")
+		}
+		return graph.Flatten(r.Model.Params())
+	}
+	aug := func(seed uint32) func(*train.Run) {
+		return func(r *train.Run) {
+			r.Augment = &data.Augmentation{Shape: data.ImageShape{C: 1, H: 2, W: 2}, Pad: 1, Flip: true}
+			r.AugmentSeed = seed
+		}
+	}
+	plain, one, again, two := final(nil), final(aug(1)), final(aug(1)), final(aug(2))
+	if slices.Equal(plain, one) || slices.Equal(one, two) || !slices.Equal(one, again) {
+		t.Error("want: augmentation changes the run, its seed matters, and a seed repeats")
+	}
+	bad := deepRun(t, graph.Float64, func(r *train.Run) {
+		r.Augment = &data.Augmentation{Shape: data.ImageShape{C: 3, H: 2, W: 2}}
+	})
+	if _, err := bad.Train(context.Background()); err == nil || !strings.Contains(err.Error(), "Augment is for 3×2×2 images") {
+		t.Errorf("images of the wrong size: error %v", err)
+	}
 }

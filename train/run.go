@@ -158,6 +158,11 @@ type Run struct {
 	// 21 ms, ClassNoise 29 ms, but WithoutReplacement 8 s (it draws n − 1
 	// integers per batch, as numpy's choice does).
 	Resume *State
+	// Augment, if set, transforms the images of every batch (random crop
+	// and flip, data.Augmentation) in the copy of the batch only, with
+	// draws from their own numpy legacy stream seeded with AugmentSeed.
+	Augment     *data.Augmentation
+	AugmentSeed uint32
 }
 
 // History holds the metrics of a run at its evaluation points.
@@ -300,6 +305,10 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		theta = make([]float64, len(avg))
 		res.Averaged = avg
 	}
+	var aug *data.NumpyRand
+	if r.Augment != nil {
+		aug = data.NewNumpyRand(r.AugmentSeed)
+	}
 	next, start := 0, 0
 	if r.Resume != nil {
 		if err := r.Resume.check(r, vel); err != nil {
@@ -318,6 +327,9 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 			}
 			r.Sampler.Next(idx)
 			r.drawNoise(i, y, noise, k, true)
+			if aug != nil {
+				r.Augment.Skip(r.Batch, aug)
+			}
 		}
 	}
 	// measure records the metrics at iteration i; the step metrics are
@@ -388,6 +400,11 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		}
 		r.Data.Gather(idx, x, y)
 		r.drawNoise(i, y, noise, k, false)
+		if aug != nil {
+			if err := r.Augment.Apply(x, aug); err != nil {
+				return res, fmt.Errorf("train: iteration %d: %w", i, err)
+			}
+		}
 		loss, err := prog.Run(x, y)
 		if err != nil {
 			return res, fmt.Errorf("train: iteration %d: %w", i, err)
@@ -569,6 +586,13 @@ func (r Run) validate() error {
 	}
 	if !(r.WeightDecay >= 0) || math.IsInf(r.WeightDecay, 1) {
 		p.add("WeightDecay = %v, want an L2 coefficient λ ≥ 0, finite (0: none)", r.WeightDecay)
+	}
+	if a := r.Augment; a != nil {
+		if err := a.Validate(); err != nil {
+			p.add("Augment: %v", err)
+		} else if a.Shape.Size() != r.Data.D {
+			p.add("Augment is for %d×%d×%d images, Data has %d values per example", a.Shape.C, a.Shape.H, a.Shape.W, r.Data.D)
+		}
 	}
 	if r.ClassNoise != nil {
 		switch {
