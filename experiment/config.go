@@ -95,6 +95,38 @@ type RunSpec struct {
 	// ModelSeed, if set, replaces the model's seed (its spec's "seed"
 	// key) for this run: runs of one setting over several seeds.
 	ModelSeed *uint32 `json:"model_seed,omitempty"`
+	// Momentum μ and WeightDecay λ are those of the deep-net recipe
+	// (train.Run.Momentum, WeightDecay): PyTorch's SGD momentum and an L2
+	// term ½λ‖θ‖² in the objective.
+	Momentum    float64 `json:"momentum,omitempty"`
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	// ClassNoise, if set, is the probability of per-batch label noise for
+	// classification, as a schedule (train.Run.ClassNoise), drawn from the
+	// stream seeded with NoiseSeed.
+	ClassNoise *train.ScheduleSpec `json:"class_noise,omitempty"`
+	// Augment, if set, crops and flips the images of every batch.
+	Augment *AugmentSpec `json:"augment,omitempty"`
+}
+
+// AugmentSpec is the standard augmentation of image batches
+// (data.Augmentation) on the data's image shape: a random crop of the
+// image zero-padded by Pad pixels, and with Flip a horizontal flip with
+// probability ½, drawn from a stream seeded with Seed.
+type AugmentSpec struct {
+	Pad  int    `json:"pad,omitempty"`
+	Flip bool   `json:"flip,omitempty"`
+	Seed uint32 `json:"seed,omitempty"`
+}
+
+// augmentation returns the augmentation a of the images of the data c
+// reads, or an error if the data are not images.
+func (c Config) augmentation(a AugmentSpec) (*data.Augmentation, error) {
+	im, ok := c.Data.Source.(data.Imager)
+	if !ok {
+		return nil, fmt.Errorf("data kind %s has no images to augment", c.Data.Kind)
+	}
+	aug := &data.Augmentation{Shape: im.ImageShape(), Pad: a.Pad, Flip: a.Flip}
+	return aug, aug.Validate()
 }
 
 // Optimizer is "sgd" (Batch examples drawn uniformly with replacement by
@@ -434,6 +466,28 @@ func (c Config) checkRuns(size data.Size, add func(string, ...any)) {
 		if r.ModelSeed != nil && c.Model.Spec != nil {
 			if _, err := reseeded(c.Model, *r.ModelSeed); err != nil {
 				add("runs[%d].%v", i, err)
+			}
+		}
+		if !(r.Momentum >= 0 && r.Momentum < 1) {
+			add("runs[%d].momentum: must be in [0, 1), got %v", i, r.Momentum)
+		}
+		if !(r.WeightDecay >= 0) || math.IsInf(r.WeightDecay, 1) {
+			add("runs[%d].weight_decay: must be ≥ 0 and finite, got %v", i, r.WeightDecay)
+		}
+		if r.ClassNoise != nil {
+			if err := r.ClassNoise.Validate(); err != nil {
+				add("runs[%d].class_noise: %v", i, err)
+			}
+			if r.LabelNoise != nil {
+				add("runs[%d]: class_noise and label_noise share noise_seed's stream; set one", i)
+			}
+			if c.Loss != graph.SoftmaxCE {
+				add("runs[%d].class_noise: needs loss %s, got %s", i, graph.SoftmaxCE, quote(string(c.Loss)))
+			}
+		}
+		if r.Augment != nil && c.Data.Source != nil {
+			if _, err := c.augmentation(*r.Augment); err != nil {
+				add("runs[%d].augment: %v", i, err)
 			}
 		}
 		spec := r.Schedule

@@ -188,10 +188,15 @@ type extras struct {
 	noiseSeed  uint32
 	average    float64
 	modelSeed  *uint32
+	momentum   float64
+	decay      float64
+	classNoise *train.ScheduleSpec
+	augment    *AugmentSpec
 }
 
 func (r RunSpec) extras() extras {
-	return extras{labelNoise: r.LabelNoise, noiseSeed: r.NoiseSeed, average: r.Average, modelSeed: r.ModelSeed}
+	return extras{labelNoise: r.LabelNoise, noiseSeed: r.NoiseSeed, average: r.Average, modelSeed: r.ModelSeed,
+		momentum: r.Momentum, decay: r.WeightDecay, classNoise: r.ClassNoise, augment: r.Augment}
 }
 
 func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpec, o Optimizer, ex extras, ds sets, opt Options) (Attempt, error) {
@@ -252,7 +257,19 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 		}
 		r.NoiseSeed = ex.noiseSeed
 	}
-	r.Average = ex.average
+	if ex.classNoise != nil {
+		if r.ClassNoise, err = ex.classNoise.Schedule(); err != nil {
+			return a, err
+		}
+		r.NoiseSeed = ex.noiseSeed
+	}
+	if ex.augment != nil {
+		if r.Augment, err = c.augmentation(*ex.augment); err != nil {
+			return a, err
+		}
+		r.AugmentSeed = ex.augment.Seed
+	}
+	r.Average, r.Momentum, r.WeightDecay = ex.average, ex.momentum, ex.decay
 	if opt.Progress != nil {
 		r.Progress = func(done int) { opt.Progress(name, done, c.Iterations) }
 	}
