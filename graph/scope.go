@@ -32,6 +32,8 @@ type Scope struct {
 	dtype    Dtype
 	params   map[*Param]*Node
 	features []feature // in the order the model tagged them
+	mode     Mode      // how batch normalisation normalises
+	bns      []bnStat  // the batch-norm layers of a train-mode graph
 	err      error
 }
 
