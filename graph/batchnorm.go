@@ -140,10 +140,12 @@ func (s *Scope) Training() bool { return s.mode == Train }
 // BatchNorm returns bn applied to x, of shape (batch, C) or
 // (batch, C, h, w), normalising each channel over the batch (and the h·w
 // positions): the same shape as x. In train mode (Scope.Training) it uses
-// the batch's mean and biased variance, composed from Gorgonia's Mean,
-// Square, Sqrt and Inverse, whose derivatives of every order are exact
-// (Gorgonia's BatchNorm has no second derivative, and its InverseSqrt a
-// wrong first one); in eval mode it uses bn's running statistics.
+// the batch's mean and biased variance, in eval mode bn's running
+// statistics. It is composed of this package's channel operations
+// (chanOp), which work on NCHW memory directly, and of Gorgonia's Sqrt
+// and Inverse on the (C) statistics; all have exact derivatives of every
+// order (Gorgonia's BatchNorm has no second derivative, and its
+// InverseSqrt a wrong first one).
 func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 	if s.failed(x) {
 		return nil
@@ -155,51 +157,55 @@ func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 		return nil
 	}
 	perChan := sh.TotalSize() / c
-	// Channel-major: (C, batch·h·w), so that the statistics are
-	// reductions along the last axis.
-	xc := s.reshape(s.swapAxes01(x), c, perChan)
-	var mean, inv *Node
-	eps := s.constant(bn.Eps)
+	b, r := sh[0], perChan/sh[0]
+	x3 := s.reshape(x, b, c, r)
+	op := func(kind chanKind, ns ...*Node) *Node {
+		if s.failed(ns...) {
+			return nil
+		}
+		return s.Must(gorgonia.ApplyOp(newChan(kind, b, c, r), ns...))
+	}
+	scale := func(n *Node, v float64) *Node {
+		if s.failed(n) {
+			return nil
+		}
+		return s.Must(gorgonia.Mul(n, s.constant(v)))
+	}
+	var mean, vr, cen *Node
 	if s.mode == Train {
 		if perChan < 2 {
 			s.err = fmt.Errorf("graph: batch norm %q in train mode needs more than one value per channel, got shape %v", bn.name, sh)
 			return nil
 		}
-		mean = s.Must(gorgonia.Mean(xc, 1))
-	} else {
-		mean = s.running(bn.mean, bn.name+".running_mean")
-	}
-	if s.failed(xc, mean) {
-		return nil
-	}
-	cen := s.Must(gorgonia.BroadcastSub(xc, mean, nil, []byte{1}))
-	if s.failed(cen) {
-		return nil
-	}
-	var vr *Node
-	if s.mode == Train {
-		vr = s.Must(gorgonia.Mean(s.Must(gorgonia.Square(cen)), 1))
+		mean = scale(op(chanSum, x3), 1/float64(perChan))
+		cen = op(chanShift, x3, s.neg(mean))
+		vr = scale(op(chanSumSq, cen), 1/float64(perChan))
+		if s.failed(mean, vr) {
+			return nil
+		}
 		s.bns = append(s.bns, bnStat{bn: bn, mean: mean, vr: vr, perChan: perChan})
 	} else {
+		mean = s.running(bn.mean, bn.name+".running_mean")
 		vr = s.running(bn.vari, bn.name+".running_var")
+		cen = op(chanShift, x3, s.neg(mean))
 	}
-	if s.failed(vr) {
+	if s.failed(cen, vr) {
 		return nil
 	}
-	inv = s.Must(gorgonia.Inverse(s.Must(gorgonia.Sqrt(s.Must(gorgonia.Add(vr, eps))))))
-	scale := s.Hadamard(inv, s.Param(bn.Gamma))
-	if s.failed(scale) {
+	inv := s.Must(gorgonia.Inverse(s.Must(gorgonia.Sqrt(s.Must(gorgonia.Add(vr, s.constant(bn.Eps)))))))
+	if s.failed(inv) {
 		return nil
 	}
-	y := s.Must(gorgonia.BroadcastHadamardProd(cen, scale, nil, []byte{1}))
-	if s.failed(y) {
+	y := op(chanShift, op(chanScale, cen, s.Hadamard(inv, s.Param(bn.Gamma))), s.Param(bn.Beta))
+	return s.reshape(y, sh...)
+}
+
+// neg returns −x.
+func (s *Scope) neg(x *Node) *Node {
+	if s.failed(x) {
 		return nil
 	}
-	y = s.Must(gorgonia.BroadcastAdd(y, s.Param(bn.Beta), nil, []byte{1}))
-	// Back to (batch, C, …).
-	back := append([]int{c}, sh[0])
-	back = append(back, sh[2:]...)
-	return s.reshape(s.swapAxes01(s.reshape(y, back...)), sh...)
+	return s.Must(gorgonia.Neg(x))
 }
 
 // running returns an input node bound to a running statistic t, so the

@@ -125,58 +125,120 @@ func (op poolOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.No
 // pool computes operation kind on the planes of x (and g, the second
 // operand of scatter and gather) into out.
 func pool[T float](kind poolKind, w window, out, x, g []T) {
-	planes := w.batch * w.c
-	hw, ohw := w.h*w.w, w.oh*w.ow
-	inv := 1 / T(w.k*w.k)
-	if kind == poolScatter || kind == poolAvgAdj {
+	switch kind {
+	case poolAvg:
+		avgPool(w, out, x)
+	case poolAvgAdj:
+		avgPoolAdj(w, out, x)
+	default:
+		maxPool(kind, w, out, x, g)
+	}
+}
+
+// maxPool computes the max-pooling operation kind: for every window the
+// index of its first maximum in x, then the value of x (poolMax) or of g
+// (poolGather) there, or g added there (poolScatter).
+func maxPool[T float](kind poolKind, w window, out, x, g []T) {
+	if kind == poolScatter {
 		clear(out)
 	}
-	for p := 0; p < planes; p++ {
-		var xp []T
-		if kind != poolAvgAdj {
-			xp = x[p*hw:][:hw]
+	hw, ohw := w.h*w.w, w.oh*w.ow
+	for p := 0; p < w.batch*w.c; p++ {
+		xp := x[p*hw:][:hw]
+		var gp, op []T
+		switch kind {
+		case poolScatter:
+			gp, op = g[p*ohw:][:ohw], out[p*hw:][:hw]
+		case poolGather:
+			gp, op = g[p*hw:][:hw], out[p*ohw:][:ohw]
+		default:
+			op = out[p*ohw:][:ohw]
 		}
 		for i := 0; i < w.oh; i++ {
 			for j := 0; j < w.ow; j++ {
-				o := p*ohw + i*w.ow + j
-				top, left := i*w.stride, j*w.stride
-				switch kind {
-				case poolAvg:
-					var s T
-					for a := 0; a < w.k; a++ {
-						for _, v := range xp[(top+a)*w.w+left:][:w.k] {
-							s += v
-						}
-					}
-					out[o] = s * inv
-					continue
-				case poolAvgAdj:
-					v := x[o] * inv
-					op := out[p*hw:][:hw]
-					for a := 0; a < w.k; a++ {
-						row := op[(top+a)*w.w+left:][:w.k]
-						for b := range row {
-							row[b] += v
-						}
-					}
-					continue
-				}
-				best := top*w.w + left
-				for a := 0; a < w.k; a++ {
-					base := (top+a)*w.w + left
-					for b, v := range xp[base:][:w.k] {
-						if v > xp[best] {
-							best = base + b
-						}
-					}
-				}
+				best := windowArgmax(xp, w, i*w.stride*w.w+j*w.stride)
+				o := i*w.ow + j
 				switch kind {
 				case poolMax:
-					out[o] = xp[best]
+					op[o] = xp[best]
 				case poolGather:
-					out[o] = g[p*hw+best]
+					op[o] = gp[best]
 				case poolScatter:
-					out[p*hw+best] += g[o]
+					op[best] += gp[o]
+				}
+			}
+		}
+	}
+}
+
+// windowArgmax returns the index in the plane xp of the first maximum of
+// the k×k window whose top left corner is at index corner.
+func windowArgmax[T float](xp []T, w window, corner int) int {
+	best := corner
+	if w.k == 2 {
+		// The common 2×2 window, unrolled.
+		r1 := corner + w.w
+		if xp[corner+1] > xp[best] {
+			best = corner + 1
+		}
+		if xp[r1] > xp[best] {
+			best = r1
+		}
+		if xp[r1+1] > xp[best] {
+			best = r1 + 1
+		}
+		return best
+	}
+	for a := 0; a < w.k; a++ {
+		base := corner + a*w.w
+		for b, v := range xp[base : base+w.k] {
+			if v > xp[best] {
+				best = base + b
+			}
+		}
+	}
+	return best
+}
+
+// avgPool sets out to the mean of every window of x: the sum in
+// row-major window order times 1/k².
+func avgPool[T float](w window, out, x []T) {
+	hw, ohw := w.h*w.w, w.oh*w.ow
+	inv := 1 / T(w.k*w.k)
+	for p := 0; p < w.batch*w.c; p++ {
+		xp, op := x[p*hw:][:hw], out[p*ohw:][:ohw]
+		for i := 0; i < w.oh; i++ {
+			for j := 0; j < w.ow; j++ {
+				corner := i*w.stride*w.w + j*w.stride
+				var s T
+				for a := 0; a < w.k; a++ {
+					for _, v := range xp[corner+a*w.w:][:w.k] {
+						s += v
+					}
+				}
+				op[i*w.ow+j] = s * inv
+			}
+		}
+	}
+}
+
+// avgPoolAdj sets out to the adjoint of avgPool applied to g: each
+// output's g/k² added over its window.
+func avgPoolAdj[T float](w window, out, g []T) {
+	clear(out)
+	hw, ohw := w.h*w.w, w.oh*w.ow
+	inv := 1 / T(w.k*w.k)
+	for p := 0; p < w.batch*w.c; p++ {
+		gp, op := g[p*ohw:][:ohw], out[p*hw:][:hw]
+		for i := 0; i < w.oh; i++ {
+			for j := 0; j < w.ow; j++ {
+				v := gp[i*w.ow+j] * inv
+				corner := i*w.stride*w.w + j*w.stride
+				for a := 0; a < w.k; a++ {
+					row := op[corner+a*w.w:][:w.k]
+					for b := range row {
+						row[b] += v
+					}
 				}
 			}
 		}

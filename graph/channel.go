@@ -1,0 +1,207 @@
+package graph
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The channel operations act on tensors of shape (b, c, r) — NCHW
+// activations with r = h·w, or (batch, c) ones with r = 1 — together
+// with per-channel vectors of shape (c):
+//
+//	chanScale(x, a)  = x[i,j,k]·a[j]         (b, c, r)
+//	chanShift(x, s)  = x[i,j,k] + s[j]       (b, c, r)
+//	chanBcast(s)     = s[j]                  (b, c, r)
+//	chanSum(x)       = Σ_{i,k} x[i,j,k]      (c)
+//	chanDot(x, y)    = Σ_{i,k} x·y[i,j,k]    (c)
+//	chanSumSq(x)     = Σ_{i,k} x[i,j,k]²     (c)
+//
+// Batch normalisation is composed of them. They read and write NCHW
+// memory in place of order, so batch normalisation needs no transposes
+// and no broadcast copies, and the family is closed under
+// differentiation (the derivative of each is a combination of the
+// others), so batch normalisation has exact derivatives of every order.
+type chanKind int
+
+const (
+	chanScale chanKind = iota
+	chanShift
+	chanBcast
+	chanSum
+	chanDot
+	chanSumSq
+)
+
+var chanNames = [...]string{"chan_scale", "chan_shift", "chan_bcast", "chan_sum", "chan_dot", "chan_sumsq"}
+
+// chanOp is one channel operation on tensors of shape (b, c, r).
+type chanOp struct {
+	opBase
+	kind    chanKind
+	b, c, r int
+}
+
+func newChan(kind chanKind, b, c, r int) chanOp {
+	in, out := []int{3, 1}, 3
+	switch kind {
+	case chanBcast:
+		in = []int{1}
+	case chanSum, chanSumSq:
+		in, out = []int{3}, 1
+	case chanDot:
+		in, out = []int{3, 3}, 1
+	}
+	return chanOp{opBase{fmt.Sprintf("%s %dx%dx%d", chanNames[kind], b, c, r), in, out}, kind, b, c, r}
+}
+
+func (op chanOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return inferShape(op, ds)
+}
+
+func (op chanOp) outShape(in ...tensor.Shape) (tensor.Shape, error) {
+	full, vec := tensor.Shape{op.b, op.c, op.r}, tensor.Shape{op.c}
+	want, out := []tensor.Shape{full, vec}, full
+	switch op.kind {
+	case chanBcast:
+		want = []tensor.Shape{vec}
+	case chanSum, chanSumSq:
+		want, out = []tensor.Shape{full}, vec
+	case chanDot:
+		want, out = []tensor.Shape{full, full}, vec
+	}
+	for i, s := range in {
+		if !s.Eq(want[i]) {
+			return nil, fmt.Errorf("%v: operand %d of shape %v, want %v", op, i, s, want[i])
+		}
+	}
+	return out, nil
+}
+
+func (op chanOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn(op, vs) }
+
+func (op chanOp) compute(out any, in []any) {
+	switch o := out.(type) {
+	case []float64:
+		chanCompute(op, o, in[0].([]float64), second[float64](in))
+	case []float32:
+		chanCompute(op, o, in[0].([]float32), second[float32](in))
+	}
+}
+
+// chanCompute runs op on x (and y, its second operand) into out. The
+// reductions add in memory order, per channel.
+func chanCompute[T float](op chanOp, out, x, y []T) {
+	b, c, r := op.b, op.c, op.r
+	switch op.kind {
+	case chanScale, chanShift:
+		for i := 0; i < b; i++ {
+			for j := 0; j < c; j++ {
+				off := (i*c + j) * r
+				src, dst, v := x[off:off+r], out[off:off+r], y[j]
+				if op.kind == chanScale {
+					for k, u := range src {
+						dst[k] = u * v
+					}
+				} else {
+					for k, u := range src {
+						dst[k] = u + v
+					}
+				}
+			}
+		}
+	case chanBcast:
+		for i := 0; i < b; i++ {
+			for j := 0; j < c; j++ {
+				dst, v := out[(i*c+j)*r:][:r], x[j]
+				for k := range dst {
+					dst[k] = v
+				}
+			}
+		}
+	case chanSum, chanSumSq, chanDot:
+		clear(out)
+		for i := 0; i < b; i++ {
+			for j := 0; j < c; j++ {
+				off := (i*c + j) * r
+				src := x[off : off+r]
+				s := out[j]
+				switch op.kind {
+				case chanSum:
+					for _, u := range src {
+						s += u
+					}
+				case chanSumSq:
+					for _, u := range src {
+						s += u * u
+					}
+				default:
+					for k, u := range y[off : off+r] {
+						s += src[k] * u
+					}
+				}
+				out[j] = s
+			}
+		}
+	}
+}
+
+func (op chanOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+// SymDiff returns the derivatives, each a channel operation again:
+//
+//	chanScale(x, a): chanScale(g, a), chanDot(g, x)
+//	chanShift(x, s): g, chanSum(g)
+//	chanBcast(s):    chanSum(g)
+//	chanSum(x):      chanBcast(g)
+//	chanDot(x, y):   chanScale(y, g), chanScale(x, g)
+//	chanSumSq(x):    chanScale(x, 2g)
+func (op chanOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
+	apply := func(kind chanKind, ns ...*Node) (*Node, error) {
+		return gorgonia.ApplyOp(newChan(kind, op.b, op.c, op.r), ns...)
+	}
+	var ds gorgonia.Nodes
+	var err error
+	one := func(n *Node, e error) {
+		if err == nil {
+			err = e
+		}
+		ds = append(ds, n)
+	}
+	switch op.kind {
+	case chanScale:
+		one(apply(chanScale, grad, inputs[1]))
+		one(apply(chanDot, grad, inputs[0]))
+	case chanShift:
+		ds = append(ds, grad)
+		one(apply(chanSum, grad))
+	case chanBcast:
+		one(apply(chanSum, grad))
+	case chanSum:
+		one(apply(chanBcast, grad))
+	case chanDot:
+		one(apply(chanScale, inputs[1], grad))
+		one(apply(chanScale, inputs[0], grad))
+	case chanSumSq:
+		two := gorgonia.NewConstant(2.0)
+		if grad.Dtype() == tensor.Float32 {
+			two = gorgonia.NewConstant(float32(2))
+		}
+		g2, e := gorgonia.Mul(grad, two)
+		if e != nil {
+			return nil, fmt.Errorf("%v: gradient: %w", op, e)
+		}
+		one(apply(chanScale, inputs[0], g2))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%v: gradient: %w", op, err)
+	}
+	return ds, nil
+}
