@@ -177,8 +177,10 @@ func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 			s.err = fmt.Errorf("graph: batch norm %q in train mode needs more than one value per channel, got shape %v", bn.name, sh)
 			return nil
 		}
+		// The mean for the running statistics; the normalisation
+		// itself centres with chanCenter, whose derivative is itself.
 		mean = scale(op(chanSum, x3), 1/float64(perChan))
-		cen = op(chanShift, x3, s.neg(mean))
+		cen = op(chanCenter, x3)
 		vr = scale(op(chanSumSq, cen), 1/float64(perChan))
 		if s.failed(mean, vr) {
 			return nil
@@ -196,7 +198,7 @@ func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 	if s.failed(inv) {
 		return nil
 	}
-	y := op(chanShift, op(chanScale, cen, s.Hadamard(inv, s.Param(bn.Gamma))), s.Param(bn.Beta))
+	y := op(chanAffine, cen, s.Hadamard(inv, s.Param(bn.Gamma)), s.Param(bn.Beta))
 	return s.reshape(y, sh...)
 }
 

@@ -17,6 +17,11 @@ import (
 //	chanSum(x)       = Σ_{i,k} x[i,j,k]      (c)
 //	chanDot(x, y)    = Σ_{i,k} x·y[i,j,k]    (c)
 //	chanSumSq(x)     = Σ_{i,k} x[i,j,k]²     (c)
+//	chanAffine(x,a,s) = x[i,j,k]·a[j] + s[j] (b, c, r)
+//	chanCenter(x)    = x − chanSum(x)/(b·r)  (b, c, r)
+//
+// chanCenter, the projection that removes each channel's mean, is linear
+// and symmetric, so its derivative is chanCenter of the gradient.
 //
 // Batch normalisation is composed of them. They read and write NCHW
 // memory in place of order, so batch normalisation needs no transposes
@@ -32,9 +37,11 @@ const (
 	chanSum
 	chanDot
 	chanSumSq
+	chanAffine
+	chanCenter
 )
 
-var chanNames = [...]string{"chan_scale", "chan_shift", "chan_bcast", "chan_sum", "chan_dot", "chan_sumsq"}
+var chanNames = [...]string{"chan_scale", "chan_shift", "chan_bcast", "chan_sum", "chan_dot", "chan_sumsq", "chan_affine", "chan_center"}
 
 // chanOp is one channel operation on tensors of shape (b, c, r).
 type chanOp struct {
@@ -48,6 +55,10 @@ func newChan(kind chanKind, b, c, r int) chanOp {
 	switch kind {
 	case chanBcast:
 		in = []int{1}
+	case chanCenter:
+		in = []int{3}
+	case chanAffine:
+		in = []int{3, 1, 1}
 	case chanSum, chanSumSq:
 		in, out = []int{3}, 1
 	case chanDot:
@@ -66,6 +77,10 @@ func (op chanOp) outShape(in ...tensor.Shape) (tensor.Shape, error) {
 	switch op.kind {
 	case chanBcast:
 		want = []tensor.Shape{vec}
+	case chanCenter:
+		want = []tensor.Shape{full}
+	case chanAffine:
+		want = []tensor.Shape{full, vec, vec}
 	case chanSum, chanSumSq:
 		want, out = []tensor.Shape{full}, vec
 	case chanDot:
@@ -84,17 +99,51 @@ func (op chanOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn
 func (op chanOp) compute(out any, in []any) {
 	switch o := out.(type) {
 	case []float64:
-		chanCompute(op, o, in[0].([]float64), second[float64](in))
+		chanCompute(op, o, in[0].([]float64), second[float64](in), third[float64](in))
 	case []float32:
-		chanCompute(op, o, in[0].([]float32), second[float32](in))
+		chanCompute(op, o, in[0].([]float32), second[float32](in), third[float32](in))
 	}
 }
 
-// chanCompute runs op on x (and y, its second operand) into out. The
-// reductions add in memory order, per channel.
-func chanCompute[T float](op chanOp, out, x, y []T) {
+func third[T float](in []any) []T {
+	if len(in) < 3 {
+		return nil
+	}
+	return in[2].([]T)
+}
+
+// chanCompute runs op on x (and y, z, its further operands) into out.
+// The reductions add four interleaved partial sums per run of r values
+// (memory order within each), per channel, then the runs in order.
+func chanCompute[T float](op chanOp, out, x, y, z []T) {
 	b, c, r := op.b, op.c, op.r
 	switch op.kind {
+	case chanAffine:
+		for i := 0; i < b; i++ {
+			for j := 0; j < c; j++ {
+				off := (i*c + j) * r
+				src, dst, a, s := x[off:off+r], out[off:off+r], y[j], z[j]
+				for k, u := range src {
+					dst[k] = u*a + s
+				}
+			}
+		}
+	case chanCenter:
+		inv := 1 / T(b*r)
+		for j := 0; j < c; j++ {
+			var s T
+			for i := 0; i < b; i++ {
+				s += sum4(x[(i*c+j)*r:][:r])
+			}
+			m := s * inv
+			for i := 0; i < b; i++ {
+				off := (i*c + j) * r
+				src, dst := x[off:off+r], out[off:off+r]
+				for k, u := range src {
+					dst[k] = u - m
+				}
+			}
+		}
 	case chanScale, chanShift:
 		for i := 0; i < b; i++ {
 			for j := 0; j < c; j++ {
@@ -126,25 +175,52 @@ func chanCompute[T float](op chanOp, out, x, y []T) {
 			for j := 0; j < c; j++ {
 				off := (i*c + j) * r
 				src := x[off : off+r]
-				s := out[j]
 				switch op.kind {
 				case chanSum:
-					for _, u := range src {
-						s += u
-					}
+					out[j] += sum4(src)
 				case chanSumSq:
-					for _, u := range src {
-						s += u * u
-					}
+					out[j] += dot4(src, src)
 				default:
-					for k, u := range y[off : off+r] {
-						s += src[k] * u
-					}
+					out[j] += dot4(src, y[off:off+r])
 				}
-				out[j] = s
 			}
 		}
 	}
+}
+
+// sum4 returns the sum of x in four interleaved partial sums, added
+// pairwise at the end: four independent additions per step instead of a
+// chain of dependent ones.
+func sum4[T float](x []T) T {
+	var s0, s1, s2, s3 T
+	k := 0
+	for ; k+4 <= len(x); k += 4 {
+		s0 += x[k]
+		s1 += x[k+1]
+		s2 += x[k+2]
+		s3 += x[k+3]
+	}
+	for ; k < len(x); k++ {
+		s0 += x[k]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dot4 is sum4 of the products x[k]·y[k].
+func dot4[T float](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
+	k := 0
+	for ; k+4 <= len(x); k += 4 {
+		s0 += x[k] * y[k]
+		s1 += x[k+1] * y[k+1]
+		s2 += x[k+2] * y[k+2]
+		s3 += x[k+3] * y[k+3]
+	}
+	for ; k < len(x); k++ {
+		s0 += x[k] * y[k]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func (op chanOp) DiffWRT(n int) []bool {
@@ -163,6 +239,8 @@ func (op chanOp) DiffWRT(n int) []bool {
 //	chanSum(x):      chanBcast(g)
 //	chanDot(x, y):   chanScale(y, g), chanScale(x, g)
 //	chanSumSq(x):    chanScale(x, 2g)
+//	chanAffine(x, a, s): chanScale(g, a), chanDot(g, x), chanSum(g)
+//	chanCenter(x):   chanCenter(g)
 func (op chanOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
 	apply := func(kind chanKind, ns ...*Node) (*Node, error) {
 		return gorgonia.ApplyOp(newChan(kind, op.b, op.c, op.r), ns...)
@@ -182,6 +260,12 @@ func (op chanOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.No
 	case chanShift:
 		ds = append(ds, grad)
 		one(apply(chanSum, grad))
+	case chanAffine:
+		one(apply(chanScale, grad, inputs[1]))
+		one(apply(chanDot, grad, inputs[0]))
+		one(apply(chanSum, grad))
+	case chanCenter:
+		one(apply(chanCenter, grad))
 	case chanBcast:
 		one(apply(chanSum, grad))
 	case chanSum:

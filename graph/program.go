@@ -123,6 +123,10 @@ func compile(m Model, loss Loss, batch int, grads bool, mode Mode) (p *Program, 
 	targets := []*Node{p.loss, p.out}
 	p.features = s.features
 	p.bns = s.bns
+	for _, st := range p.bns {
+		// The batch mean feeds only the running statistics.
+		targets = append(targets, st.mean, st.vr)
+	}
 	for _, f := range p.features {
 		targets = append(targets, f.node)
 	}
