@@ -49,100 +49,6 @@ func (g window) String() string {
 	return fmt.Sprintf("%dx%d/%d+%d on %dx%dx%dx%d", g.k, g.k, g.stride, g.pad, g.batch, g.c, g.h, g.w)
 }
 
-// im2colOp unfolds x of shape (batch, c, h, w) into the columns of a
-// convolution, shape (c·k·k, batch·oh·ow): entry ((ci, ki, kj), (b, i, j))
-// is x[b, ci, i·stride−pad+ki, j·stride−pad+kj], or 0 in the padding. The
-// rows follow PyTorch's weight layout (cout, cin, kh, kw), so a
-// convolution is W (cout, c·k·k) times the columns. It is linear; its
-// derivative is its adjoint, col2imOp, whose derivative is im2colOp
-// again, so convolutions have derivatives of every order (Gorgonia's own
-// col2im has none).
-type im2colOp struct {
-	opBase
-	g window
-}
-
-func newIm2col(g window) im2colOp {
-	return im2colOp{opBase{"im2col " + g.String(), []int{4}, 2}, g}
-}
-
-func (op im2colOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return inferShape(op, ds)
-}
-
-func (op im2colOp) outShape(in ...tensor.Shape) (tensor.Shape, error) {
-	if !in[0].Eq(op.g.inShape()) {
-		return nil, fmt.Errorf("%v: input of shape %v, want %v", op, in[0], op.g.inShape())
-	}
-	return op.g.colShape(), nil
-}
-
-func (op im2colOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn(op, vs) }
-
-func (op im2colOp) compute(out any, in []any) {
-	switch o := out.(type) {
-	case []float64:
-		im2col(op.g, in[0].([]float64), o)
-	case []float32:
-		im2col(op.g, in[0].([]float32), o)
-	}
-}
-
-func (op im2colOp) DiffWRT(int) []bool { return []bool{true} }
-
-func (op im2colOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
-	d, err := gorgonia.ApplyOp(newCol2im(op.g), grad)
-	if err != nil {
-		return nil, fmt.Errorf("%v: gradient: %w", op, err)
-	}
-	return gorgonia.Nodes{d}, nil
-}
-
-// col2imOp is the adjoint of im2colOp: it folds columns of shape
-// (c·k·k, batch·oh·ow) back into (batch, c, h, w), adding up the entries
-// that overlapping windows take from one input element and dropping those
-// in the padding. ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩.
-type col2imOp struct {
-	opBase
-	g window
-}
-
-func newCol2im(g window) col2imOp {
-	return col2imOp{opBase{"col2im " + g.String(), []int{2}, 4}, g}
-}
-
-func (op col2imOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return inferShape(op, ds)
-}
-
-func (op col2imOp) outShape(in ...tensor.Shape) (tensor.Shape, error) {
-	if !in[0].Eq(op.g.colShape()) {
-		return nil, fmt.Errorf("%v: input of shape %v, want %v", op, in[0], op.g.colShape())
-	}
-	return op.g.inShape(), nil
-}
-
-func (op col2imOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn(op, vs) }
-
-func (op col2imOp) compute(out any, in []any) {
-	switch o := out.(type) {
-	case []float64:
-		col2im(op.g, in[0].([]float64), o)
-	case []float32:
-		col2im(op.g, in[0].([]float32), o)
-	}
-}
-
-func (op col2imOp) DiffWRT(int) []bool { return []bool{true} }
-
-func (op col2imOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
-	d, err := gorgonia.ApplyOp(newIm2col(op.g), grad)
-	if err != nil {
-		return nil, fmt.Errorf("%v: gradient: %w", op, err)
-	}
-	return gorgonia.Nodes{d}, nil
-}
-
 // im2col fills cols (c·k·k rows of batch·oh·ow) from x; see im2colOp.
 func im2col[T float](g window, x, cols []T) {
 	n := g.batch * g.oh * g.ow
@@ -183,6 +89,11 @@ func im2col[T float](g window, x, cols []T) {
 // col2im sets x to the adjoint of im2col applied to cols.
 func col2im[T float](g window, cols, x []T) {
 	clear(x)
+	col2imAdd(g, cols, x)
+}
+
+// col2imAdd adds the adjoint of im2col applied to cols to x.
+func col2imAdd[T float](g window, cols, x []T) {
 	n := g.batch * g.oh * g.ow
 	hw := g.h * g.w
 	for ci := 0; ci < g.c; ci++ {
@@ -233,79 +144,6 @@ func validRange(out, size, stride, pad, kj int) (j0, j1 int) {
 	return j0, j1
 }
 
-// swap01Op exchanges the first two axes of a tensor of shape (a, b, r):
-// the result has shape (b, a, r). A convolution's product comes out as
-// (cout, batch, oh·ow) and batch normalisation reduces over (batch, h·w)
-// per channel; swap01Op moves between that channel-major layout and NCHW.
-// It is a permutation, so its derivative is the swap back.
-type swap01Op struct {
-	opBase
-	a, b, r int
-}
-
-func newSwap01(a, b, r int) swap01Op {
-	return swap01Op{opBase{fmt.Sprintf("swap01 %dx%dx%d", a, b, r), []int{3}, 3}, a, b, r}
-}
-
-func (op swap01Op) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return inferShape(op, ds)
-}
-
-func (op swap01Op) outShape(in ...tensor.Shape) (tensor.Shape, error) {
-	if !in[0].Eq(tensor.Shape{op.a, op.b, op.r}) {
-		return nil, fmt.Errorf("%v: input of shape %v", op, in[0])
-	}
-	return tensor.Shape{op.b, op.a, op.r}, nil
-}
-
-func (op swap01Op) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn(op, vs) }
-
-func (op swap01Op) compute(out any, in []any) {
-	switch o := out.(type) {
-	case []float64:
-		swap(op.a, op.b, op.r, in[0].([]float64), o)
-	case []float32:
-		swap(op.a, op.b, op.r, in[0].([]float32), o)
-	}
-}
-
-// swap copies x of shape (a, b, r) into y of shape (b, a, r).
-func swap[T float](a, b, r int, x, y []T) {
-	for i := 0; i < a; i++ {
-		for j := 0; j < b; j++ {
-			copy(y[(j*a+i)*r:][:r], x[(i*b+j)*r:][:r])
-		}
-	}
-}
-
-func (op swap01Op) DiffWRT(int) []bool { return []bool{true} }
-
-func (op swap01Op) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
-	d, err := gorgonia.ApplyOp(newSwap01(op.b, op.a, op.r), grad)
-	if err != nil {
-		return nil, fmt.Errorf("%v: gradient: %w", op, err)
-	}
-	return gorgonia.Nodes{d}, nil
-}
-
-// swapAxes01 returns x of shape (a, b, r…) with its first two axes
-// exchanged, shape (b, a, r…).
-func (s *Scope) swapAxes01(x *Node) *Node {
-	if s.failed(x) {
-		return nil
-	}
-	sh := x.Shape()
-	if sh.Dims() < 2 {
-		s.err = fmt.Errorf("graph: swapping the first axes of a tensor of shape %v", sh)
-		return nil
-	}
-	a, b, r := sh[0], sh[1], sh.TotalSize()/(sh[0]*sh[1])
-	x3 := s.reshape(x, a, b, r)
-	y := s.Must(gorgonia.ApplyOp(newSwap01(a, b, r), x3))
-	out := append([]int{b, a}, sh[2:]...)
-	return s.reshape(y, out...)
-}
-
 // reshape returns x with the given shape, or x itself if it has it.
 func (s *Scope) reshape(x *Node, shape ...int) *Node {
 	if s.failed(x) {
@@ -322,9 +160,9 @@ func (s *Scope) reshape(x *Node, shape ...int) *Node {
 // w, of shape (cout, cin, k, k), stride stride and zero padding pad on
 // every side, plus the bias b of shape (cout) if b is not nil. The result
 // has shape (batch, cout, h', w') with h' = (h+2·pad−k)/stride + 1 (and w'
-// alike). It is an im2col operation of this package followed by one
-// matrix product (cout, cin·k·k)×(cin·k·k, batch·h'·w'), so it runs on
-// sgdlab's matrix kernels and is differentiable to any order.
+// alike). It unfolds the input (im2col) a group of images at a time and
+// multiplies by the (cout, cin·k·k) filter matrix on sgdlab's matrix
+// kernels; it is differentiable to any order (see convKind).
 func (s *Scope) Conv2D(x *Node, w, b *Param, stride, pad int) *Node {
 	if s.failed(x) {
 		return nil
@@ -344,22 +182,22 @@ func (s *Scope) Conv2D(x *Node, w, b *Param, stride, pad int) *Node {
 		return nil
 	}
 	cout := ws[0]
-	cols := s.Must(gorgonia.ApplyOp(newIm2col(g), x))
 	wm := s.reshape(s.Param(w), cout, g.c*g.k*g.k)
-	if s.failed(cols, wm) {
+	if s.failed(wm) {
 		return nil
 	}
-	y := s.Must(gorgonia.Mul(wm, cols)) // (cout, batch·h'·w')
-	if b != nil {
-		if bs := b.Shape(); len(bs) != 1 || bs[0] != cout {
-			s.err = fmt.Errorf("graph: convolution bias %q of shape %v, want (%d)", b.Name(), bs, cout)
-			return nil
-		}
-		if s.failed(y) {
-			return nil
-		}
-		y = s.Must(gorgonia.BroadcastAdd(y, s.Param(b), nil, []byte{1}))
+	y := s.Must(gorgonia.ApplyOp(newConvOp(convFwd, g, cout), x, wm))
+	if b == nil || y == nil {
+		return y
 	}
-	y = s.swapAxes01(s.reshape(y, cout, g.batch, g.oh*g.ow))
-	return s.reshape(y, g.batch, cout, g.oh, g.ow)
+	if bs := b.Shape(); len(bs) != 1 || bs[0] != cout {
+		s.err = fmt.Errorf("graph: convolution bias %q of shape %v, want (%d)", b.Name(), bs, cout)
+		return nil
+	}
+	y3 := s.reshape(y, g.batch, cout, g.oh*g.ow)
+	if s.failed(y3) {
+		return nil
+	}
+	y3 = s.Must(gorgonia.ApplyOp(newChan(chanShift, g.batch, cout, g.oh*g.ow), y3, s.Param(b)))
+	return s.reshape(y3, g.batch, cout, g.oh, g.ow)
 }

@@ -157,8 +157,18 @@ func opCases(dt Dtype) []struct {
 // with HVP.Check (symmetry, and finite differences of exact gradients),
 // in float64.
 func TestOpGradientsAndHessians(t *testing.T) {
+	// Convolutions unfold groups of images: all 3 at once, one at a
+	// time, and 2 then 1 (for the inputs of up to 7×7 positions here).
+	defer func(c int) { convChunk = c }(convChunk)
+	for _, chunk := range []int{2048, 1, 60} {
+		convChunk = chunk
+		testOpGradientsAndHessians(t, fmt.Sprintf("chunk%d/", chunk))
+	}
+}
+
+func testOpGradientsAndHessians(t *testing.T, prefix string) {
 	for i, tc := range opCases(Float64) {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(prefix+tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 77))
 			m := newOpNet(r, Float64, tc.c, tc.h, tc.w, tc.c1, 3, tc.extra, tc.body)
 			const batch = 3
