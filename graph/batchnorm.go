@@ -298,6 +298,9 @@ func RefreshBatchNorm(m Model, x []float64, n, batch int) error {
 	if len(x) != n*p.inLen {
 		return fmt.Errorf("graph: RefreshBatchNorm of %d values, want %d examples × %d", len(x), n, p.inLen)
 	}
+	if len(p.bns) == 0 {
+		return nil // no batch normalisation: nothing to refresh
+	}
 	for _, st := range p.bns {
 		st.bn.ResetRunning()
 	}

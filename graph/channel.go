@@ -289,3 +289,79 @@ func (op chanOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.No
 	}
 	return ds, nil
 }
+
+// reluOp is max(x, 0) on a tensor of any rank (relu), and its derivative
+// g where x > 0, else 0 (reluMask(x, g)). The mask is linear in g and
+// constant in x almost everywhere, so reluMask's derivatives are
+// reluMask(x, ·) with respect to g and zero with respect to x: exact to
+// every order, in one pass each (Gorgonia's Rectify takes a comparison
+// and a product, two passes and a mask buffer, for the same derivative).
+type reluOp struct {
+	opBase
+	mask bool
+	dims int
+}
+
+func newRelu(mask bool, dims int) reluOp {
+	if mask {
+		return reluOp{opBase{fmt.Sprintf("relu_mask%d", dims), []int{dims, dims}, dims}, true, dims}
+	}
+	return reluOp{opBase{fmt.Sprintf("relu%d", dims), []int{dims}, dims}, false, dims}
+}
+
+func (op reluOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return inferShape(op, ds)
+}
+
+func (op reluOp) outShape(in ...tensor.Shape) (tensor.Shape, error) {
+	if in[0].Dims() != op.dims || (op.mask && !in[1].Eq(in[0])) {
+		return nil, fmt.Errorf("%v: operands of shapes %v", op, in)
+	}
+	return in[0].Clone(), nil
+}
+
+func (op reluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn(op, vs) }
+
+func (op reluOp) compute(out any, in []any) {
+	switch o := out.(type) {
+	case []float64:
+		relu(op.mask, o, in[0].([]float64), second[float64](in))
+	case []float32:
+		relu(op.mask, o, in[0].([]float32), second[float32](in))
+	}
+}
+
+func relu[T float](mask bool, out, x, g []T) {
+	x = x[:len(out)]
+	if !mask {
+		for i, v := range x {
+			out[i] = max(v, 0)
+		}
+		return
+	}
+	g = g[:len(out)]
+	for i, v := range x {
+		// A product with a branch-free 0 or 1 (see one): the sign of
+		// pre-activations is random, and a branch would mispredict half
+		// of the time.
+		out[i] = g[i] * one[T](v > 0)
+	}
+}
+
+func (op reluOp) DiffWRT(n int) []bool {
+	if op.mask {
+		return []bool{false, true}
+	}
+	return []bool{true}
+}
+
+func (op reluOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
+	d, err := gorgonia.ApplyOp(newRelu(true, op.dims), inputs[0], grad)
+	if err != nil {
+		return nil, fmt.Errorf("%v: gradient: %w", op, err)
+	}
+	if op.mask {
+		return gorgonia.Nodes{nil, d}, nil
+	}
+	return gorgonia.Nodes{d}, nil
+}

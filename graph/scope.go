@@ -154,10 +154,16 @@ func (s *Scope) Hadamard(a, b *Node) *Node {
 	return s.Must(gorgonia.HadamardProd(a, b))
 }
 
-// ReLU returns max(x, 0) element-wise.
+// ReLU returns max(x, 0) element-wise. On (batch, c, h, w) activations
+// it is an operation of this package whose gradient takes one pass
+// (reluOp); on others Gorgonia's Rectify, as the MLPs' stored results
+// were computed with it.
 func (s *Scope) ReLU(x *Node) *Node {
 	if s.failed(x) {
 		return nil
+	}
+	if x.Dims() == 4 {
+		return s.Must(gorgonia.ApplyOp(newRelu(false, 4), x))
 	}
 	return s.Must(gorgonia.Rectify(x))
 }
