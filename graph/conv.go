@@ -49,8 +49,15 @@ func (g window) String() string {
 	return fmt.Sprintf("%dx%d/%d+%d on %dx%dx%dx%d", g.k, g.k, g.stride, g.pad, g.batch, g.c, g.h, g.w)
 }
 
-// im2col fills cols (c·k·k rows of batch·oh·ow) from x; see im2colOp.
+// im2col fills cols (c·k·k rows of batch·oh·ow) from x: entry
+// ((ci, ki, kj), (b, i, j)) is x[b, ci, i·stride−pad+ki, j·stride−pad+kj],
+// or 0 in the padding. The rows follow PyTorch's weight layout (cout,
+// cin, kh, kw), so a convolution is W (cout, c·k·k) times the columns.
 func im2col[T float](g window, x, cols []T) {
+	if g.stride == 1 && g.ow == g.w {
+		im2colSame(g, x, cols)
+		return
+	}
 	n := g.batch * g.oh * g.ow
 	hw := g.h * g.w
 	for ci := 0; ci < g.c; ci++ {
@@ -78,6 +85,47 @@ func im2col[T float](g window, x, cols []T) {
 						}
 						for j := j0; j < j1; j++ {
 							dst[j] = src[j*g.stride-g.pad+kj]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colSame is im2col for stride 1 and "same" padding (2·pad = k−1, so
+// the output has the input's size): each row of an image's columns is
+// the image shifted by (ki−pad, kj−pad), which is one long copy, after
+// which the entries that the shift wrapped around from a neighbouring
+// row, and the rows outside the image, are set to zero.
+func im2colSame[T float](g window, x, cols []T) {
+	hw := g.h * g.w
+	n := g.batch * hw
+	for ci := 0; ci < g.c; ci++ {
+		for ki := 0; ki < g.k; ki++ {
+			i0, i1 := validRange(g.oh, g.h, 1, g.pad, ki)
+			for kj := 0; kj < g.k; kj++ {
+				row := cols[((ci*g.k+ki)*g.k+kj)*n:][:n]
+				j0, j1 := validRange(g.ow, g.w, 1, g.pad, kj)
+				off := (ki-g.pad)*g.w + kj - g.pad
+				for b := 0; b < g.batch; b++ {
+					plane := x[(b*g.c+ci)*hw:][:hw]
+					dst := row[b*hw:][:hw]
+					if i1 <= i0 || j1 <= j0 {
+						clear(dst)
+						continue
+					}
+					clear(dst[:i0*g.w])
+					clear(dst[i1*g.w:])
+					lo, hi := i0*g.w+j0, (i1-1)*g.w+j1
+					copy(dst[lo:hi], plane[lo+off:hi+off])
+					for i := i0; i < i1; i++ {
+						r := dst[i*g.w:][:g.w]
+						for j := 0; j < j0; j++ {
+							r[j] = 0
+						}
+						for j := j1; j < g.w; j++ {
+							r[j] = 0
 						}
 					}
 				}
