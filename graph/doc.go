@@ -11,6 +11,23 @@
 // full-data evaluation program, a per-example Jacobian program) and every
 // program sees the same values.
 //
+// Image models use the convolutional blocks: [Scope.Conv2D],
+// [Scope.MaxPool2D], [Scope.AvgPool2D], [Scope.GlobalAvgPool],
+// [Scope.BatchNorm], [Scope.Add] (residual sums) and [Scope.Flatten], on
+// NCHW tensors. They are operations of this package (convolution, pooling
+// and batch normalisation as families of operations closed under
+// differentiation), so their derivatives of every order are exact and
+// [HVP] works on conv and residual nets, where Gorgonia's own Conv2d,
+// MaxPool2D and BatchNorm have no correct second derivative.
+//
+// Batch normalisation has two modes ([Mode]). Training programs
+// ([Compile]) and the Hessian ([CompileHVP]) normalise with the batch's
+// statistics; evaluation programs ([CompileLoss]) with the running
+// statistics held in the [BatchNorm] layer, which [Program.Descend]
+// (or [Program.UpdateBatchNorm]) advances once per training step as
+// PyTorch does, and [RefreshBatchNorm] recomputes from a data set (for
+// iterate averages). Nothing else changes them.
+//
 // An [EnsembleModel] holds K independent members of one architecture, each
 // parameter with a leading run dimension; [CompileEnsemble] returns an
 // [EnsembleProgram] that evaluates every member on its own batch in one

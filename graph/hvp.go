@@ -39,6 +39,7 @@ func CompileHVP(m Model, loss Loss, n int) (h *HVP, err error) {
 	}
 	ps := m.Params()
 	s := newScope(ps[0].Dtype())
+	s.mode = Train // the Hessian of the objective SGD descends; no running statistics change
 	defer func() {
 		if r := recover(); r != nil {
 			h, err = nil, fmt.Errorf("graph: building the HVP of the model: %v", r)

@@ -93,6 +93,23 @@ func native[T float](e *executor, n *Node, cs []*Node, in []int) (gorgonia.Value
 	var run func()
 	var v gorgonia.Value
 	var ok bool
+	if op, isOwn := n.Op().(ownOp); isOwn {
+		v, run, ok = ownKernel(op, n.Shape(), ops)
+	} else {
+		v, run, ok = gorgoniaKernel(n, str, ops)
+	}
+	if !ok {
+		return nil, nil, false
+	}
+	if run == nil {
+		return v, nil, true
+	}
+	return v, func() error { run(); return nil }, true
+}
+
+// gorgoniaKernel returns the native kernel of a Gorgonia operation (or
+// of batchedMatVec), recognised by its type name.
+func gorgoniaKernel[T float](n *Node, str string, ops []operand[T]) (v gorgonia.Value, run func(), ok bool) {
 	switch op := n.Op(); fmt.Sprintf("%T", op) {
 	case "graph.batchedMatVec":
 		v, run, ok = batchedKernel(op.(batchedMatVec), n.Shape(), ops)
@@ -111,13 +128,7 @@ func native[T float](e *executor, n *Node, cs []*Node, in []int) (gorgonia.Value
 	case "gorgonia.linAlgBinOp":
 		v, run, ok = linAlg(n.Shape(), str, ops)
 	}
-	if !ok {
-		return nil, nil, false
-	}
-	if run == nil {
-		return v, nil, true
-	}
-	return v, func() error { run(); return nil }, true
+	return v, run, ok
 }
 
 // elemBin mirrors elemBinOp.Do: tensor.Add/Sub/Mul/Div (vecf64/vecf32
@@ -420,6 +431,27 @@ func elemUnary[T float](sh tensor.Shape, name string, ops []operand[T]) (gorgoni
 		return v, func() {
 			for i := range o {
 				o[i] = sigmoid(x[i])
+			}
+		}, true
+	case "sqrt":
+		if f32 {
+			o32, x32 := any(o).([]float32), any(x).([]float32)
+			return v, func() {
+				for i := range o32 {
+					o32[i] = math32.Sqrt(x32[i])
+				}
+			}, true
+		}
+		o64, x64 := any(o).([]float64), any(x).([]float64)
+		return v, func() {
+			for i := range o64 {
+				o64[i] = math.Sqrt(x64[i])
+			}
+		}, true
+	case "inv":
+		return v, func() {
+			for i := range o {
+				o[i] = 1 / x[i]
 			}
 		}, true
 	case "tanh":

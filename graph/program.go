@@ -20,7 +20,10 @@ type Program struct {
 	grads  []*Node
 	// features holds the nodes the model tagged with Scope.Feature.
 	features []feature
-	exec     *executor
+	// bns are the batch-normalisation layers of a train-mode program,
+	// whose running statistics UpdateBatchNorm advances.
+	bns  []bnStat
+	exec *executor
 	// The memory behind the inputs, the parameters and the gradients,
 	// resolved once so that a training step does not box slices into
 	// interfaces (tensor's Data allocates on every call). A gradient
@@ -33,14 +36,25 @@ type Program struct {
 }
 
 // Compile builds the program that evaluates loss and the gradients with
-// respect to every parameter of m, on batches of batch examples.
+// respect to every parameter of m, on batches of batch examples. It is a
+// training program: batch normalisation runs in train mode (see Mode),
+// and Descend advances its running statistics.
 func Compile(m Model, loss Loss, batch int) (*Program, error) {
-	return compile(m, loss, batch, true)
+	return compile(m, loss, batch, true, Train)
 }
 
-// CompileLoss is Compile without the gradients: for evaluation.
+// CompileLoss is Compile without the gradients: for evaluation, so batch
+// normalisation runs in eval mode, on the running statistics.
 func CompileLoss(m Model, loss Loss, batch int) (*Program, error) {
-	return compile(m, loss, batch, false)
+	return compile(m, loss, batch, false, Eval)
+}
+
+// CompileLossMode is CompileLoss in the given mode: in Train mode the
+// loss is that of the batch statistics (the objective SGD descends),
+// and Run leaves the running statistics alone unless UpdateBatchNorm is
+// called.
+func CompileLossMode(m Model, loss Loss, batch int, mode Mode) (*Program, error) {
+	return compile(m, loss, batch, false, mode)
 }
 
 // checkCompile validates what every compiled program needs: a known loss,
@@ -65,12 +79,13 @@ func checkCompile(ps []*Param, loss Loss, batch int) error {
 	return nil
 }
 
-func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) {
+func compile(m Model, loss Loss, batch int, grads bool, mode Mode) (p *Program, err error) {
 	ps := m.Params()
 	if err := checkCompile(ps, loss, batch); err != nil {
 		return nil, err
 	}
 	s := newScope(ps[0].Dtype())
+	s.mode = mode
 	// A model written against Gorgonia may panic on a shape error; that
 	// is bad input, not a bug of the caller, so it becomes an error.
 	defer func() {
@@ -107,6 +122,11 @@ func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) 
 	}
 	targets := []*Node{p.loss, p.out}
 	p.features = s.features
+	p.bns = s.bns
+	for _, st := range p.bns {
+		// The batch mean feeds only the running statistics.
+		targets = append(targets, st.mean, st.vr)
+	}
 	for _, f := range p.features {
 		targets = append(targets, f.node)
 	}
@@ -124,6 +144,7 @@ func compile(m Model, loss Loss, batch int, grads bool) (p *Program, err error) 
 		return nil, err
 	}
 	p.bind()
+	p.bindBatchNorm()
 	return p, nil
 }
 
@@ -245,8 +266,11 @@ func (p *Program) Gradient(dst []float64) {
 }
 
 // Descend applies the SGD update θ ← θ − lr·∇L of the last Run to every
-// parameter, in the parameters' own type. It allocates nothing.
+// parameter, in the parameters' own type, and advances the running
+// statistics of batch normalisation (UpdateBatchNorm). It allocates
+// nothing.
 func (p *Program) Descend(lr float64) {
+	p.UpdateBatchNorm()
 	for i, w := range p.w64 {
 		g := p.g64[i]
 		if g == nil {

@@ -32,6 +32,8 @@ type Scope struct {
 	dtype    Dtype
 	params   map[*Param]*Node
 	features []feature // in the order the model tagged them
+	mode     Mode      // how batch normalisation normalises
+	bns      []bnStat  // the batch-norm layers of a train-mode graph
 	err      error
 }
 
@@ -152,10 +154,16 @@ func (s *Scope) Hadamard(a, b *Node) *Node {
 	return s.Must(gorgonia.HadamardProd(a, b))
 }
 
-// ReLU returns max(x, 0) element-wise.
+// ReLU returns max(x, 0) element-wise. On (batch, c, h, w) activations
+// it is an operation of this package whose gradient takes one pass
+// (reluOp); on others Gorgonia's Rectify, as the MLPs' stored results
+// were computed with it.
 func (s *Scope) ReLU(x *Node) *Node {
 	if s.failed(x) {
 		return nil
+	}
+	if x.Dims() == 4 {
+		return s.Must(gorgonia.ApplyOp(newRelu(false, 4), x))
 	}
 	return s.Must(gorgonia.Rectify(x))
 }

@@ -87,4 +87,6 @@ func init() {
 	Register("dln", func() Spec { return new(DLNSpec) })
 	Register("mlp", func() Spec { return new(MLPSpec) })
 	Register("two_layer", func() Spec { return new(TwoLayerSpec) })
+	Register("cnn", func() Spec { return new(CNNSpec) })
+	Register("resnet", func() Spec { return new(ResNetSpec) })
 }

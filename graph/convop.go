@@ -1,0 +1,218 @@
+package graph
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A convolution is three operations on one window geometry g and cout
+// output channels, with W the filters as a (cout, c·k·k) matrix and
+// im2col, col2im the unfolding of this package (see im2col):
+//
+//	conv(x, W)        = W·im2col(x)           (batch, cout, oh, ow)
+//	convData(y, W)    = col2im(Wᵀ·y)          (batch, c, h, w)
+//	convFilter(y, x)  = y·im2col(x)ᵀ          (cout, c·k·k)
+//
+// with y of shape (batch, cout, oh, ow) read as a (cout, batch·oh·ow)
+// matrix. Each is bilinear and the family is closed under
+// differentiation — the derivatives of conv are convData and convFilter,
+// of convData conv and convFilter, of convFilter conv and convData — so
+// convolutions have exact derivatives of every order (Gorgonia's own
+// col2im has none).
+//
+// Each operation unfolds a group of images at a time into a scratch
+// buffer of about convChunk columns and multiplies it at once, so the
+// unfolded columns are still in cache when the matrix product reads
+// them, and no (c·k·k, batch·oh·ow) buffer is ever held.
+type convKind int
+
+const (
+	convFwd convKind = iota
+	convData
+	convFilter
+)
+
+var convNames = [...]string{"conv", "conv_data", "conv_filter"}
+
+// convChunk is the target number of output positions per product (a
+// variable for the tests of smaller groups).
+var convChunk = 2048
+
+// convOp is one of the convolution operations.
+type convOp struct {
+	opBase
+	kind convKind
+	g    window
+	cout int
+	// sc holds the scratch buffers, sized at the first run; operations
+	// equal in name may share it, as programs run one step at a time.
+	sc *convScratch
+}
+
+type convScratch struct {
+	cols32, tmp32 []float32
+	cols64, tmp64 []float64
+}
+
+func newConvOp(kind convKind, g window, cout int) convOp {
+	in, out := []int{4, 2}, 4
+	switch kind {
+	case convData:
+		in = []int{4, 2}
+	case convFilter:
+		in, out = []int{4, 4}, 2
+	}
+	name := fmt.Sprintf("%s %s to %d", convNames[kind], g, cout)
+	return convOp{opBase{name, in, out}, kind, g, cout, new(convScratch)}
+}
+
+func (op convOp) ckk() int { return op.g.c * op.g.k * op.g.k }
+
+func (op convOp) yShape() tensor.Shape { return tensor.Shape{op.g.batch, op.cout, op.g.oh, op.g.ow} }
+
+func (op convOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return inferShape(op, ds)
+}
+
+func (op convOp) outShape(in ...tensor.Shape) (tensor.Shape, error) {
+	w := tensor.Shape{op.cout, op.ckk()}
+	var want []tensor.Shape
+	var out tensor.Shape
+	switch op.kind {
+	case convFwd:
+		want, out = []tensor.Shape{op.g.inShape(), w}, op.yShape()
+	case convData:
+		want, out = []tensor.Shape{op.yShape(), w}, op.g.inShape()
+	case convFilter:
+		want, out = []tensor.Shape{op.yShape(), op.g.inShape()}, w
+	}
+	for i, s := range in {
+		if !s.Eq(want[i]) {
+			return nil, fmt.Errorf("%v: operand %d of shape %v, want %v", op, i, s, want[i])
+		}
+	}
+	return out, nil
+}
+
+func (op convOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn(op, vs) }
+
+func (op convOp) compute(out any, in []any) {
+	switch o := out.(type) {
+	case []float64:
+		convCompute(op, o, in[0].([]float64), in[1].([]float64), &op.sc.cols64, &op.sc.tmp64, dgemm)
+	case []float32:
+		convCompute(op, o, in[0].([]float32), in[1].([]float32), &op.sc.cols32, &op.sc.tmp32, sgemm)
+	}
+}
+
+// gemmFunc is a BLAS gemm with α = 1.
+type gemmFunc[T float] func(tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
+func sgemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	blasImpl.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+}
+
+func dgemm(tA, tB blas.Transpose, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	blasImpl.Dgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+}
+
+// convCompute runs op on its operands a and b into out, a group of
+// images at a time.
+func convCompute[T float](op convOp, out, a, b []T, colsBuf, tmpBuf *[]T, gemm gemmFunc[T]) {
+	g, cout, ckk := op.g, op.cout, op.ckk()
+	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
+	group := max(1, min(g.batch, convChunk/ohw))
+	if len(*colsBuf) < ckk*group*ohw {
+		*colsBuf = make([]T, ckk*group*ohw)
+		*tmpBuf = make([]T, cout*group*ohw)
+	}
+	if op.kind == convData {
+		clear(out)
+	}
+	for b0 := 0; b0 < g.batch; b0 += group {
+		b1 := min(g.batch, b0+group)
+		n := (b1 - b0) * ohw
+		cols, tmp := (*colsBuf)[:ckk*n], (*tmpBuf)[:cout*n]
+		sub := g
+		sub.batch = b1 - b0
+		switch op.kind {
+		case convFwd: // a = x, b = W
+			im2col(sub, a[b0*chw:b1*chw], cols)
+			if b1-b0 == 1 {
+				gemm(blas.NoTrans, blas.NoTrans, cout, n, ckk, b, ckk, cols, n, 0, out[b0*cout*ohw:][:cout*n], n)
+				continue
+			}
+			gemm(blas.NoTrans, blas.NoTrans, cout, n, ckk, b, ckk, cols, n, 0, tmp, n)
+			for c := 0; c < cout; c++ {
+				for i := b0; i < b1; i++ {
+					copy(out[(i*cout+c)*ohw:][:ohw], tmp[c*n+(i-b0)*ohw:][:ohw])
+				}
+			}
+		case convData: // a = y, b = W
+			y := groupOf(a, tmp, b0, b1, cout, ohw)
+			gemm(blas.Trans, blas.NoTrans, ckk, n, cout, b, ckk, y, n, 0, cols, n)
+			col2imAdd(sub, cols, out[b0*chw:b1*chw])
+		case convFilter: // a = y, b = x
+			y := groupOf(a, tmp, b0, b1, cout, ohw)
+			im2col(sub, b[b0*chw:b1*chw], cols)
+			beta := T(1)
+			if b0 == 0 {
+				beta = 0
+			}
+			gemm(blas.NoTrans, blas.Trans, cout, ckk, n, y, n, cols, n, beta, out, ckk)
+		}
+	}
+}
+
+// groupOf returns images [b0, b1) of y, shape (batch, cout, ohw), as a
+// (cout, (b1−b0)·ohw) matrix: the images' own memory for a group of one,
+// else gathered into tmp.
+func groupOf[T float](y, tmp []T, b0, b1, cout, ohw int) []T {
+	n := (b1 - b0) * ohw
+	if b1-b0 == 1 {
+		return y[b0*cout*ohw:][:cout*n]
+	}
+	for c := 0; c < cout; c++ {
+		for i := b0; i < b1; i++ {
+			copy(tmp[c*n+(i-b0)*ohw:][:ohw], y[(i*cout+c)*ohw:][:ohw])
+		}
+	}
+	return tmp[:cout*n]
+}
+
+func (op convOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+// SymDiff returns the derivatives with respect to both operands, as
+// operations of the family (see convKind).
+func (op convOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
+	apply := func(kind convKind, a, b *Node) (*Node, error) {
+		return gorgonia.ApplyOp(newConvOp(kind, op.g, op.cout), a, b)
+	}
+	var d0, d1 *Node
+	var err0, err1 error
+	switch op.kind {
+	case convFwd: // conv(x, W)
+		d0, err0 = apply(convData, grad, inputs[1])
+		d1, err1 = apply(convFilter, grad, inputs[0])
+	case convData: // convData(y, W)
+		d0, err0 = apply(convFwd, grad, inputs[1])
+		d1, err1 = apply(convFilter, inputs[0], grad)
+	case convFilter: // convFilter(y, x)
+		d0, err0 = apply(convFwd, inputs[1], grad)
+		d1, err1 = apply(convData, inputs[0], grad)
+	}
+	if err0 != nil || err1 != nil {
+		return nil, fmt.Errorf("%v: gradient: %w", op, errorsJoin(err0, err1))
+	}
+	return gorgonia.Nodes{d0, d1}, nil
+}
+
+func errorsJoin(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
