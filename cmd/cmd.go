@@ -14,7 +14,7 @@
 //
 // Usage:
 //
-//	sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick] [-set key.path=value ...] [-print-config]
+//	sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick] [-set key.path=value ...] [-print-config] [-resume] [-data DIR]
 //	sgdlab run -config FILE [-set key.path=value ...] [-out DIR]
 //	sgdlab list [-metrics]
 //	sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
@@ -49,6 +49,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 const usage = `usage:
-  sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick] [-set key.path=value ...] [-print-config]
+  sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick] [-set key.path=value ...] [-print-config] [-resume] [-data DIR]
   sgdlab run -config FILE [-set key.path=value ...] [-out DIR]
   sgdlab list [-metrics]
   sgdlab hessian -run DIR|CHECKPOINT [-k 5] [-examples N] [-out DIR]
@@ -140,10 +141,12 @@ func reproduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "results", "directory for the results")
 	quick := fs.Bool("quick", false, "a tenth of the iterations: a fast look, not the paper's numbers")
 	printConfig := fs.Bool("print-config", false, "print the configuration of the one named experiment (after -quick and -set) instead of running it")
+	resume := fs.Bool("resume", false, "continue the runs of a stopped invocation from their saved states (configurations with checkpoint_every)")
+	dataDir := fs.String("data", "", "directory of the data files, for experiments on data sets read from files (mnist, cifar10): sets data.dir")
 	var overrides sets
 	fs.Var(&overrides, "set", "override a configuration key, `key.path=value` (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick] [-set key.path=value ...] [-print-config]\nexperiments: %s\n", strings.Join(experiment.Names(), ", "))
+		fmt.Fprintf(stderr, "usage: sgdlab reproduce [EXPERIMENT...] [-out DIR] [-quick] [-set key.path=value ...] [-print-config] [-resume] [-data DIR]\nexperiments: %s\n", strings.Join(experiment.Names(), ", "))
 		fs.PrintDefaults()
 	}
 	names, err := parseInterleaved(fs, args)
@@ -170,6 +173,13 @@ func reproduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *quick {
 			c = c.Quick()
 		}
+		if *dataDir != "" && c.Data.Source != nil {
+			if _, ok := c.Data.Source.(data.Imager); ok {
+				if c, err = c.Override("data.dir=" + strconv.Quote(*dataDir)); err != nil {
+					return err
+				}
+			}
+		}
 		if len(overrides) > 0 {
 			if c, err = c.Override(overrides...); err != nil {
 				return err
@@ -185,7 +195,7 @@ func reproduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	return runAll(ctx, configs, *out, stdout, stderr)
+	return runAll(ctx, configs, experiment.Options{Out: *out, Resume: *resume}, stdout, stderr)
 }
 
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -193,10 +203,11 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	file := fs.String("config", "", "the configuration file (JSON; `sgdlab reproduce NAME -print-config` writes one)")
 	out := fs.String("out", "results", "directory for the results")
+	resume := fs.Bool("resume", false, "continue the runs of a stopped invocation from their saved states (configurations with checkpoint_every)")
 	var overrides sets
 	fs.Var(&overrides, "set", "override a configuration key, `key.path=value` (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: sgdlab run -config FILE [-set key.path=value ...] [-out DIR]\n")
+		fmt.Fprint(stderr, "usage: sgdlab run -config FILE [-set key.path=value ...] [-out DIR] [-resume]\n")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)
@@ -211,16 +222,18 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	return runAll(ctx, []experiment.Config{c}, *out, stdout, stderr)
+	return runAll(ctx, []experiment.Config{c}, experiment.Options{Out: *out, Resume: *resume}, stdout, stderr)
 }
 
 // runAll runs the experiments one after the other, showing progress, and
 // prints the final metrics of every run.
-func runAll(ctx context.Context, configs []experiment.Config, out string, stdout, stderr io.Writer) error {
+func runAll(ctx context.Context, configs []experiment.Config, opt experiment.Options, stdout, stderr io.Writer) error {
+	out := opt.Out
 	for _, c := range configs {
 		start := time.Now()
 		p := newProgress(stderr, c.Name)
-		sum, err := experiment.Run(ctx, c, experiment.Options{Out: out, Log: p, Progress: p.update})
+		opt.Log, opt.Progress = p, p.update
+		sum, err := experiment.Run(ctx, c, opt)
 		p.stop()
 		if err != nil {
 			return err

@@ -63,6 +63,11 @@ type Config struct {
 	// are evaluated on at a time (0: a whole set at once); it bounds the
 	// memory of a convolutional net's activations.
 	EvalBatch int `json:"eval_batch,omitempty"`
+	// CheckpointEvery, if > 0, saves the state of every run after every
+	// CheckpointEvery updates (train.SaveState: safetensors), so that a
+	// stopped experiment can go on where it was (Options.Resume,
+	// `sgdlab reproduce -resume`).
+	CheckpointEvery int `json:"checkpoint_every,omitempty"`
 }
 
 // RunSpec is one training run of an experiment.
@@ -402,6 +407,9 @@ func (c Config) check() (graph.Model, error) {
 	c.Function.validate(c, in, add)
 	c.Neurons.validate(c, add)
 	c.CentralFlow.validate(c, add)
+	if c.CheckpointEvery < 0 {
+		add("checkpoint_every: must be ≥ 0 (0: no saved states), got %d", c.CheckpointEvery)
+	}
 	if c.EvalBatch < 0 {
 		add("eval_batch: must be ≥ 0 (0: a whole set at once), got %d", c.EvalBatch)
 	}

@@ -66,6 +66,7 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("%w: experiment %s: output directory: %w", ErrInvalid, c.Name, err)
 	}
 	defer p.discard()
+	opt.states = stateDir(dst)
 	t, err := c.train(ctx, opt)
 	if err != nil {
 		return Summary{}, err
@@ -78,6 +79,10 @@ func Run(ctx context.Context, c Config, opt Options) (Summary, error) {
 	}
 	if err := p.commit(); err != nil {
 		return sum, fmt.Errorf("experiment %s: %w", c.Name, err)
+	}
+	// The results are complete: the states that could resume them go.
+	if err := os.RemoveAll(opt.states); err != nil {
+		return sum, fmt.Errorf("experiment %s: removing the saved states: %w", c.Name, err)
 	}
 	return sum, nil
 }

@@ -290,7 +290,7 @@ func teacher3Layer() Config {
 
 // registry holds the paper's experiments in the order `sgdlab list`
 // shows them.
-var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer, teacher3Layer}
+var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer, teacher3Layer, mnist}
 
 // All returns every registered experiment.
 func All() []Config {

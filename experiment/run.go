@@ -2,11 +2,20 @@ package experiment
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"sgdlab/data"
@@ -28,6 +37,75 @@ type Options struct {
 	Log io.Writer
 	// Progress, if set, is told how far each run is.
 	Progress func(run string, done, total int)
+	// Resume continues every run from its last saved state, where the
+	// configuration saves them (Config.CheckpointEvery) and an earlier,
+	// stopped invocation of the same configuration left one: the results
+	// are those of a run that never stopped.
+	Resume bool
+
+	// states is the directory of the runs' saved states (see stateDir).
+	states string
+}
+
+// stateDir is where the states of the runs of the experiment whose result
+// directory is dst are saved while it trains: a hidden directory beside
+// it, which outlives an interruption and goes when the results are
+// complete.
+func stateDir(dst string) string {
+	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".state")
+}
+
+// stateTag identifies the attempt at step size lr of run name of c in its
+// saved states: a digest of the configuration as trained, and lr.
+func stateTag(c Config, name string, lr float64) (config, tag string, err error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(b)
+	config = hex.EncodeToString(sum[:])
+	return config, fmt.Sprintf("%s run=%s lr=%s", config, name, strconv.FormatFloat(lr, 'g', -1, 64)), nil
+}
+
+// checkpoints makes r save its state every c.CheckpointEvery updates
+// into opt's state directory, and, with opt.Resume, continue from the
+// state saved there for this attempt, if any. A state of another
+// configuration is an error naming the file; one of another attempt of
+// the run (another step size, before a retry) is left for that attempt.
+func (c Config) checkpoints(r *train.Run, name string, lr float64, opt Options) error {
+	if c.CheckpointEvery == 0 || opt.states == "" {
+		return nil
+	}
+	config, tag, err := stateTag(c, name, lr)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(opt.states, name+".safetensors")
+	r.CheckpointEvery = c.CheckpointEvery
+	r.Checkpoint = func(s *train.State) error {
+		if err := os.MkdirAll(opt.states, 0o755); err != nil {
+			return err
+		}
+		s.Tag = tag
+		return train.SaveState(path, s)
+	}
+	if !opt.Resume {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	s, err := train.LoadState(path, r.Model)
+	if err != nil {
+		return fmt.Errorf("%w: resuming: %w", ErrInvalid, err)
+	}
+	switch {
+	case s.Tag == tag:
+		r.Resume = s
+	case !strings.HasPrefix(s.Tag, config+" run="+name+" "):
+		return fmt.Errorf("%w: resuming: %s holds the state of another configuration or run (tag %q); run without -resume to start over", ErrInvalid, path, s.Tag)
+	}
+	return nil
 }
 
 // Outcome is the result of one RunSpec: its attempts, the last of which
@@ -272,6 +350,9 @@ func (c Config) attempt(ctx context.Context, name string, spec train.ScheduleSpe
 	r.Average, r.Momentum, r.WeightDecay = ex.average, ex.momentum, ex.decay
 	if opt.Progress != nil {
 		r.Progress = func(done int) { opt.Progress(name, done, c.Iterations) }
+	}
+	if err := c.checkpoints(&r, name, spec.LR, opt); err != nil {
+		return a, err
 	}
 	if a.Result, err = r.Train(ctx); err != nil {
 		return a, err

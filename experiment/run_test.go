@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -559,5 +560,63 @@ func TestSeedsShareALegendEntry(t *testing.T) {
 	}
 	if row.Panels[0].XLabel != "epoch" {
 		t.Errorf("x label %q", row.Panels[0].XLabel)
+	}
+}
+
+// TestResumeGivesTheSameResults stops an experiment that saves its runs'
+// states part way, resumes it, and checks that its results are those of
+// the experiment that never stopped, byte for byte; that the states go
+// once the results are complete; and that a state of another
+// configuration is refused by name.
+func TestResumeGivesTheSameResults(t *testing.T) {
+	c := small()
+	c.CheckpointEvery = 1000
+	straight := t.TempDir()
+	if _, err := Run(context.Background(), c, Options{Out: straight}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := func(_ string, done, _ int) {
+		if done >= 3072 {
+			cancel()
+		}
+	}
+	if _, err := Run(ctx, c, Options{Out: out, Progress: stop}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped experiment: %v, want context.Canceled", err)
+	}
+	states := stateDir(filepath.Join(out, c.Name))
+	for _, r := range c.Runs {
+		// The runs train side by side: each stopped where it was.
+		s, err := train.LoadState(filepath.Join(states, r.Name+".safetensors"), models.NewDLN(200))
+		if err != nil {
+			t.Fatalf("run %s: %v", r.Name, err)
+		}
+		if s.Iteration%1000 != 0 || s.Iteration < 1000 || s.Iteration > 4000 {
+			t.Fatalf("run %s: state at iteration %d, want a multiple of 1000 in [1000, 4000]", r.Name, s.Iteration)
+		}
+	}
+
+	other := c
+	other.Runs = slices.Clone(c.Runs)
+	other.Runs[0].Schedule.LR = 0.2
+	if _, err := Run(context.Background(), other, Options{Out: out, Resume: true}); err == nil || !errors.Is(err, ErrInvalid) ||
+		!strings.Contains(err.Error(), c.Runs[0].Name+".safetensors holds the state of another configuration") {
+		t.Errorf("resuming another configuration: %v", err)
+	}
+	if _, err := Run(context.Background(), c, Options{Out: out, Resume: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"summary.json", "metrics.csv"} {
+		want, _ := os.ReadFile(filepath.Join(straight, c.Name, f))
+		got, err := os.ReadFile(filepath.Join(out, c.Name, f))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s of the resumed experiment differs from the straight one's (%v)", f, err)
+		}
+	}
+	if _, err := os.Stat(states); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the saved states are still there after the results: %v", err)
 	}
 }

@@ -18,8 +18,10 @@ import (
 // until its standard error is at most RelErr of it (0.005 if 0, the
 // reference tool's) after at least 10 batches, or MaxBatches (1000 if 0)
 // batches; batches with a zero gradient are not counted. Measured at
-// every Every-th evaluation point (1 if 0) and the last; the batches come from one
-// numpy stream seeded with Seed, continued from point to point.
+// every Every-th evaluation point (1 if 0) and the last; the batches of
+// evaluation point i come from the numpy stream seeded with Seed + i, so
+// that an estimate does not depend on the points before it (and a resumed
+// run draws the same batches).
 type BatchSharpnessOptions struct {
 	Batch      int     `json:"batch,omitempty"`
 	RelErr     float64 `json:"rel_err,omitempty"`
@@ -38,6 +40,7 @@ type BatchSharpness struct {
 	grad           *graph.Program
 	hvp            *graph.HVP
 	sampler        *train.WithoutReplacement
+	seed           uint32
 	idx            []int
 	x, y, g, hg    []float64
 	relErr         float64
@@ -78,7 +81,7 @@ func NewBatchSharpness(m graph.Model, loss graph.Loss, set data.Set, opt BatchSh
 		return nil, fmt.Errorf("batch_sharpness: %w", err)
 	}
 	return &BatchSharpness{
-		set: set, grad: p, hvp: h, sampler: train.NewWithoutReplacement(set.N, opt.Seed), idx: make([]int, b),
+		set: set, grad: p, hvp: h, sampler: train.NewWithoutReplacement(set.N, opt.Seed), seed: opt.Seed, idx: make([]int, b),
 		x: make([]float64, b*set.D), y: make([]float64, b*set.Targets()), g: make([]float64, h.Dim()), hg: make([]float64, h.Dim()),
 		samples: make([]float64, 0, maxB),
 		relErr:  rel, max: maxB, every: every, points: points, measuredAtCall: -1,
@@ -147,10 +150,11 @@ func (s *BatchSharpness) Metric() train.Metric {
 			return math.NaN(), nil
 		}
 		var err error
+		s.sampler = train.NewWithoutReplacement(s.set.N, s.seed+uint32(i))
 		s.last, s.lastSE, _, err = s.Estimate()
 		s.measuredAtCall = i
 		return s.last, err
-	}}
+	}, Skip: func(n int) { s.call = n }}
 }
 
 // SEMetric returns the metric "batch_sharpness_se": the standard error of

@@ -252,7 +252,7 @@ func Rank(m graph.Model, x data.Set, opt RankOptions, points int) (train.Metric,
 		}
 		r, err := jac.Rank(opt.Threshold)
 		return float64(r), err
-	}}, nil
+	}, Skip: func(n int) { call = n }}, nil
 }
 
 func init() {

@@ -30,6 +30,10 @@ type State struct {
 	ModelState []*graph.Param
 	// History holds the evaluation points before Iteration.
 	History History
+	// Tag is the caller's own label of the run, kept in the file's
+	// metadata ("tag") so that a caller can tell whose state a file holds
+	// (the experiment package writes a digest of its configuration).
+	Tag string
 }
 
 // stateFormat names the layout SaveState writes, in the file's metadata.
@@ -286,6 +290,9 @@ func SaveState(path string, s *State) error {
 	if s.Velocity != nil {
 		meta["momentum"] = "true"
 	}
+	if s.Tag != "" {
+		meta["tag"] = s.Tag
+	}
 	if err := tensorfile.Write(path, ts, meta); err != nil {
 		return fmt.Errorf("train: SaveState: %w", err)
 	}
@@ -354,7 +361,7 @@ func decodeState(path string, f *tensorfile.File, m graph.Model) (*State, error)
 	if err != nil || it < 0 {
 		return nil, fmt.Errorf("%s: metadata iteration %q, want a count of updates ≥ 0", path, f.Meta["iteration"])
 	}
-	s := &State{Iteration: it}
+	s := &State{Iteration: it, Tag: f.Meta["tag"]}
 	var names, stateNames, metrics []string
 	for _, l := range []struct {
 		key string

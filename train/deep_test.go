@@ -322,6 +322,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			if s.Iteration != tc.stop {
 				t.Errorf("%s: checkpoint at %d, want %d", tc.name, s.Iteration, tc.stop)
 			}
+			s.Tag = tc.name
 			if err := train.SaveState(path, s); err != nil {
 				return err
 			}
@@ -340,6 +341,9 @@ func TestResumeIsBitIdentical(t *testing.T) {
 		graph.Unflatten(resumed.Model.Params(), make([]float64, len(wantParams)))
 		if resumed.Resume, err = train.LoadState(path, resumed.Model); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if resumed.Resume.Tag != tc.name {
+			t.Errorf("%s: the file's tag is %q", tc.name, resumed.Resume.Tag)
 		}
 		got, err := resumed.Train(context.Background())
 		if err != nil {

@@ -22,6 +22,10 @@ const DefaultDivergence = 1e12
 type Metric struct {
 	Name    string
 	Measure func() (float64, error)
+	// Skip, if set, is told that a resumed run (Run.Resume) goes on after
+	// n evaluation points, before its first Measure, so that a metric
+	// measured only at every k-th point keeps its place.
+	Skip func(n int)
 }
 
 // StepMetric is a quantity of the update itself, measured at evaluation
@@ -316,6 +320,11 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		}
 		r.Resume.restore(r, vel, &res, avg)
 		start = r.Resume.Iteration
+		for _, m := range r.Metrics {
+			if m.Skip != nil {
+				m.Skip(len(res.Iters))
+			}
+		}
 		for next < len(r.Eval) && r.Eval[next] < start {
 			next++
 		}
