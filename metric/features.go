@@ -26,7 +26,9 @@ import (
 // (spec §3.4, analysis.BlockSparsity) for feature_sparsity and
 // dead_or_duplicate: rows not normalised, an activation counts when > 0,
 // and the de-duplication runs on Units units of a wider map (1000 in the
-// paper), drawn once per run with Seed (analysis.SampleUnits).
+// paper), drawn once per run with Seed (analysis.SampleUnits): only those
+// units of a wider map are kept, and every metric of the map sees them
+// alone, except positive_fraction, which counts over all units.
 type FeatureOptions struct {
 	Set       string  `json:"set,omitempty"`
 	Examples  int     `json:"examples,omitempty"`
@@ -39,10 +41,11 @@ type FeatureOptions struct {
 // measureOptions are what a feature metric needs besides the map.
 type measureOptions struct {
 	threshold float64
-	// deep selects the deep-net definitions, on the units cols (all if
-	// nil).
+	// deep selects the deep-net definitions.
 	deep bool
-	cols []int
+	// positive is the fraction of the activations > 0 over all units of
+	// the map as last read, sampled or not.
+	positive *float64
 }
 
 // DefaultFeatureThreshold is the correlation above which two neurons
@@ -97,7 +100,7 @@ var layered = map[string]struct {
 	"feature_sparsity": {"fraction of the (point, neuron) activations of a feature map that are non-zero, on neurons that are neither dead nor duplicates, over all neurons (spec §3.2; §3.4 with features.units)", false,
 		stateless(func(phi mat.Matrix, opt measureOptions) (float64, error) {
 			if opt.deep {
-				s, err := analysis.BlockSparsity(phi, opt.threshold, opt.cols)
+				s, err := analysis.BlockSparsity(phi, opt.threshold, nil)
 				return s.Distinct, err
 			}
 			return analysis.FeatureSparsity(phi, opt.threshold)
@@ -105,7 +108,7 @@ var layered = map[string]struct {
 	"dead_or_duplicate": {"neurons of a feature map that are dead on the points or duplicate another (correlation above the threshold; of the sampled units with features.units)", false,
 		stateless(func(phi mat.Matrix, opt measureOptions) (float64, error) {
 			if opt.deep {
-				s, err := analysis.BlockSparsity(phi, opt.threshold, opt.cols)
+				s, err := analysis.BlockSparsity(phi, opt.threshold, nil)
 				return float64(s.Removed), err
 			}
 			n, err := analysis.DeadOrDuplicate(phi, opt.threshold)
@@ -114,7 +117,7 @@ var layered = map[string]struct {
 	"active_fraction": {"fraction of the (point, neuron) activations of a feature map that are non-zero", false,
 		plain(analysis.NonZeroFraction)},
 	"positive_fraction": {"fraction of the (point, unit) activations of a feature map that are > 0, the deep-net code's raw sparsity (spec §3.4)", false,
-		plain(analysis.PositiveFraction)},
+		stateless(func(_ mat.Matrix, opt measureOptions) (float64, error) { return *opt.positive, nil })},
 	"effective_rank": {"effective rank (nats) of the singular values of a feature map with its rows normalised (spec §3.3, E6)", false,
 		stateless(func(phi mat.Matrix, _ measureOptions) (float64, error) { return analysis.FeatureEffectiveRank(phi) })},
 	"scaled_nuclear_norm": {"nuclear norm of a feature map's scaled features h_j·a_j (E4, E5)", true,
@@ -187,17 +190,51 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 	if width == 0 {
 		return train.Metric{}, fmt.Errorf("the model has no feature map %q (it has %v)", layer, p.FeatureNames())
 	}
+	var cols []int // the sampled units, nil for all
+	if opt.Units > 0 {
+		cols = analysis.SampleUnits(width, opt.Units, opt.Seed)
+	}
+	w := width
+	var part []float64 // a batch of the whole map, when sampling
+	if cols != nil {
+		w, part = len(cols), make([]float64, b.size*width)
+	}
+	mopt := measureOptions{threshold: thr, deep: opt.Units > 0, positive: new(float64)}
 	read := func(dst *mat.Dense) error {
 		data := dst.RawMatrix().Data
-		return b.each(func(p *graph.Program, from, to int, _ float64) error {
-			return p.Feature(layer, data[from*width:to*width])
+		pos := 0
+		err := b.each(func(p *graph.Program, from, to int, _ float64) error {
+			if cols == nil {
+				return p.Feature(layer, data[from*w:to*w])
+			}
+			rows := part[:(to-from)*width]
+			if err := p.Feature(layer, rows); err != nil {
+				return err
+			}
+			for i := range to - from {
+				row, out := rows[i*width:(i+1)*width], data[(from+i)*w:(from+i+1)*w]
+				for _, v := range row {
+					if v > 0 {
+						pos++
+					}
+				}
+				for c, j := range cols {
+					out[c] = row[j]
+				}
+			}
+			return nil
 		})
-	}
-	mopt := measureOptions{threshold: thr}
-	if opt.Units > 0 {
-		mopt.deep, mopt.cols = true, analysis.SampleUnits(width, opt.Units, opt.Seed)
+		if cols == nil {
+			*mopt.positive = analysis.PositiveFraction(dst)
+		} else {
+			*mopt.positive = float64(pos) / float64(n*width)
+		}
+		return err
 	}
 	def := layered[base]
+	if def.scaled && cols != nil {
+		return train.Metric{}, fmt.Errorf("%s: scales every unit of map %q by its readout weight; leave features.units unset", base, layer)
+	}
 	if def.scaled {
 		r, ok := env.Model.(Readout)
 		if !ok || len(r.ReadoutWeights(layer)) != width {
@@ -207,12 +244,12 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 	}
 	// The map now, before training, is the initialisation some metrics
 	// compare with.
-	phi0 := mat.NewDense(n, width, nil)
+	phi0 := mat.NewDense(n, w, nil)
 	if err := read(phi0); err != nil {
 		return train.Metric{}, err
 	}
 	measure := def.measure(phi0, mopt)
-	phi := mat.NewDense(n, width, nil)
+	phi := mat.NewDense(n, w, nil)
 	return train.Metric{Measure: func() (float64, error) {
 		if err := read(phi); err != nil {
 			return 0, err
