@@ -35,6 +35,9 @@ func TestBadInputExitsWithUsage(t *testing.T) {
 		{"hessian -run .", []string{"no checkpoints/*.json"}},
 		{"landscape -run . -dirs sideways", []string{"usage: sgdlab landscape"}},
 		{"", []string{"usage:"}},
+		{"reproduce cifar10", []string{"data.dir: required", "cifar-10-binary.tar.gz"}},
+		{"reproduce cifar10 -data " + os.TempDir() + "/sgdlab-no-cifar", []string{"data files not found", "sgdlab-no-cifar/data_batch_1.bin does not exist"}},
+		{"reproduce dln-sgd -resume -set checkpoint_every=-1", []string{"checkpoint_every: must be ≥ 0"}},
 	} {
 		code, _, stderr := runMain(t, tc.args)
 		if code != 2 {

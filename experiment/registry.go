@@ -289,10 +289,15 @@ func teacher3Layer() Config {
 }
 
 // registry holds the paper's experiments in the order `sgdlab list`
-// shows them.
-var registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer, teacher3Layer, mnist}
+// shows them; byName those that run only when named, on data a user
+// supplies.
+var (
+	registry = []func() Config{dlnSGD, dlnGD, dlnSurface, relu1D, teacher2Layer, teacher3Layer, mnist}
+	byName   = []func() Config{cifar10, cifar10Plain}
+)
 
-// All returns every registered experiment.
+// All returns every experiment that runs on data sgdlab has: those of
+// `sgdlab reproduce` without names.
 func All() []Config {
 	out := make([]Config, len(registry))
 	for i, f := range registry {
@@ -301,19 +306,20 @@ func All() []Config {
 	return out
 }
 
-// Names returns the names of the registered experiments.
+// Names returns the names of the registered experiments, those of All
+// first.
 func Names() []string {
 	var names []string
-	for _, c := range All() {
-		names = append(names, c.Name)
+	for _, f := range append(slices.Clone(registry), byName...) {
+		names = append(names, f().Name)
 	}
 	return names
 }
 
 // Lookup returns a fresh copy of the registered experiment name.
 func Lookup(name string) (Config, error) {
-	for _, c := range All() {
-		if c.Name == name {
+	for _, f := range append(slices.Clone(registry), byName...) {
+		if c := f(); c.Name == name {
 			return c, nil
 		}
 	}
@@ -337,8 +343,11 @@ func (c Config) Quick() Config {
 			decays[k] = train.Decay{At: d.At / 10, Factor: d.Factor}
 		}
 		r.Schedule.Decays = decays
-		if r.Schedule.Kind == "warmup" {
+		switch r.Schedule.Kind {
+		case "warmup":
 			r.Schedule.Total, r.Schedule.Until = r.Schedule.Total/10+1, r.Schedule.Until/10
+		case "deep_piecewise":
+			r.Schedule.Epochs = max(1, r.Schedule.Epochs/10)
 		}
 		runs[i] = r
 	}

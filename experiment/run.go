@@ -153,7 +153,9 @@ type trained struct {
 func (c Config) train(ctx context.Context, opt Options) (trained, error) {
 	ds, err := c.load()
 	if err != nil {
-		return trained{}, fmt.Errorf("experiment %s: data: %w", c.Name, err)
+		// The data a valid configuration names are missing or corrupt:
+		// the user's files.
+		return trained{}, fmt.Errorf("%w: experiment %s: data: %w", ErrInvalid, c.Name, err)
 	}
 	calibrated, err := c.calibrate(ctx, ds, opt)
 	if err != nil {
