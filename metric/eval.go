@@ -66,49 +66,91 @@ func (b *batches) each(f func(p *graph.Program, from, to int, loss float64) erro
 	return nil
 }
 
-// lossMetric is the mean loss over the whole set, batch by batch: the
-// batch means weighted by their sizes. One batch gives exactly
-// train.LossMetric's value.
-func lossMetric(name string, m graph.Model, loss graph.Loss, set data.Set, size int) (train.Metric, error) {
-	if size <= 0 || size >= set.N {
-		return train.LossMetric(name, m, loss, set)
-	}
-	b, err := newBatches(m, loss, set, set.N, size)
-	if err != nil {
-		return train.Metric{}, fmt.Errorf("metric %s: %w", name, err)
-	}
-	return train.Metric{Name: name, Measure: func() (float64, error) {
-		sum := 0.0
-		err := b.each(func(_ *graph.Program, from, to int, l float64) error {
-			sum += l * float64(to-from)
-			return nil
-		})
-		return sum / float64(set.N), err
-	}}, nil
+// pass evaluates a model on a whole set once per evaluation point, for
+// all the metrics of that set (its loss and its classification error),
+// batch by batch.
+type pass struct {
+	b         *batches
+	labels    []int // nil for a set without class labels
+	out       []float64
+	done      int // evaluation points computed
+	loss, err float64
 }
 
-// errorMetric is the classification error over the whole set: the
-// fraction of points whose largest output is not at their label
-// (data.Misclassified).
-func errorMetric(name string, m graph.Model, loss graph.Loss, set data.Set, size int) (train.Metric, error) {
-	if set.Labels == nil {
-		return train.Metric{}, fmt.Errorf("metric %s: the data has no class labels (not a classification set)", name)
+// passOn returns the pass over e's training ("train") or test set, shared
+// by the metrics of one Build.
+func (e *Env) passOn(which string) (*pass, error) {
+	if p, ok := e.passes[which]; ok {
+		return p, nil
 	}
-	b, err := newBatches(m, loss, set, set.N, size)
+	set := e.Train
+	if which == "test" {
+		set = e.Test
+	}
+	b, err := newBatches(e.Model, e.Loss, set, set.N, e.EvalBatch)
+	if err != nil {
+		return nil, err
+	}
+	p := &pass{b: b, labels: set.Labels}
+	if p.labels != nil {
+		p.out = make([]float64, b.size*b.full.Outputs())
+	}
+	if e.passes == nil {
+		e.passes = make(map[string]*pass)
+	}
+	e.passes[which] = p
+	return p, nil
+}
+
+// at computes the loss and error of evaluation point point, unless they
+// are.
+func (p *pass) at(point int) error {
+	if point < p.done {
+		return nil
+	}
+	p.done = point + 1
+	sum, wrong, batches := 0.0, 0, 0
+	k := p.b.full.Outputs()
+	err := p.b.each(func(prog *graph.Program, from, to int, l float64) error {
+		sum += l * float64(to-from)
+		p.loss = l
+		batches++
+		if p.labels == nil {
+			return nil
+		}
+		o := p.out[:(to-from)*k]
+		prog.Output(o)
+		n, err := data.Misclassified(o, p.labels[from:to], k)
+		wrong += n
+		return err
+	})
+	// One batch keeps the loss as the program gives it: the weighted mean
+	// of one value, l·n/n, may differ from l in the last bit.
+	if batches > 1 {
+		p.loss = sum / float64(p.b.n)
+	}
+	p.err = float64(wrong) / float64(p.b.n)
+	return err
+}
+
+// setMetric returns metric name of e's set which ("train" or "test"):
+// its loss, or with classError its classification error, the fraction of
+// points whose largest output is not at their label (data.Misclassified).
+func setMetric(e *Env, name, which string, classError bool) (train.Metric, error) {
+	p, err := e.passOn(which)
 	if err != nil {
 		return train.Metric{}, fmt.Errorf("metric %s: %w", name, err)
 	}
-	k := b.full.Outputs()
-	out := make([]float64, b.size*k)
+	if classError && p.labels == nil {
+		return train.Metric{}, fmt.Errorf("metric %s: the data has no class labels (not a classification set)", name)
+	}
+	call := 0
 	return train.Metric{Name: name, Measure: func() (float64, error) {
-		wrong := 0
-		err := b.each(func(p *graph.Program, from, to int, _ float64) error {
-			o := out[:(to-from)*k]
-			p.Output(o)
-			n, err := data.Misclassified(o, set.Labels[from:to], k)
-			wrong += n
-			return err
-		})
-		return float64(wrong) / float64(set.N), err
-	}}, nil
+		err := p.at(call)
+		call++
+		if classError {
+			return p.err, err
+		}
+		return p.loss, err
+	}, Skip: func(n int) { call = n }}, nil
 }

@@ -39,8 +39,9 @@ type Env struct {
 	// Eval holds the data's evaluation points, if it has any.
 	Eval data.Set
 
-	sharp  *Sharpness      // shared by sharpness and step_cosine
-	bsharp *BatchSharpness // shared by batch_sharpness and its _se
+	sharp  *Sharpness       // shared by sharpness and step_cosine
+	bsharp *BatchSharpness  // shared by batch_sharpness and its _se
+	passes map[string]*pass // by set: shared by its loss and error
 }
 
 // Definition describes a registered metric.
@@ -261,21 +262,13 @@ func init() {
 			New: func(e *Env) (train.Metric, error) { return newFeatureMetric(e, name, "") }})
 	}
 	Register(Definition{Name: "train_loss", Doc: "the loss on the whole training set",
-		New: func(e *Env) (train.Metric, error) {
-			return lossMetric("train_loss", e.Model, e.Loss, e.Train, e.EvalBatch)
-		}})
+		New: func(e *Env) (train.Metric, error) { return setMetric(e, "train_loss", "train", false) }})
 	Register(Definition{Name: "test_loss", Doc: "the loss on the whole test set",
-		New: func(e *Env) (train.Metric, error) {
-			return lossMetric("test_loss", e.Model, e.Loss, e.Test, e.EvalBatch)
-		}})
-	Register(Definition{Name: "train_error", Doc: "fraction of the training set a classifier gets wrong (largest output not at the one-hot label)",
-		New: func(e *Env) (train.Metric, error) {
-			return errorMetric("train_error", e.Model, e.Loss, e.Train, e.EvalBatch)
-		}})
-	Register(Definition{Name: "test_error", Doc: "fraction of the test set a classifier gets wrong (largest output not at the one-hot label)",
-		New: func(e *Env) (train.Metric, error) {
-			return errorMetric("test_error", e.Model, e.Loss, e.Test, e.EvalBatch)
-		}})
+		New: func(e *Env) (train.Metric, error) { return setMetric(e, "test_loss", "test", false) }})
+	Register(Definition{Name: "train_error", Doc: "fraction of the training set a classifier gets wrong (largest output not at the label)",
+		New: func(e *Env) (train.Metric, error) { return setMetric(e, "train_error", "train", true) }})
+	Register(Definition{Name: "test_error", Doc: "fraction of the test set a classifier gets wrong (largest output not at the label)",
+		New: func(e *Env) (train.Metric, error) { return setMetric(e, "test_error", "test", true) }})
 	Register(Definition{Name: "l2_uv", Doc: "‖θ‖₂ over all parameters, ‖(u, v)‖₂ for a DLN",
 		New: func(e *Env) (train.Metric, error) { return ParamNorm(e.Model), nil }})
 	Register(Definition{Name: "rank", Doc: "rank of the Jacobian φ_θ(X_test[:examples]) of the outputs, singular values above threshold·σ₁ (see RankOptions)",
