@@ -135,6 +135,18 @@ func (m *CNN) Input() []int { return m.In[:] }
 // whose running statistics belong to the model's state.
 func (m *CNN) BatchNorms() []*graph.BatchNorm { return m.BNs }
 
+// Buffers returns the running statistics of the batch norms, in order
+// (graph.Buffered): the state a checkpoint saves besides Params.
+func (m *CNN) Buffers() []*graph.Param { return buffersOf(m.BNs) }
+
+func buffersOf(bns []*graph.BatchNorm) []*graph.Param {
+	var ps []*graph.Param
+	for _, bn := range bns {
+		ps = append(ps, bn.Buffers()...)
+	}
+	return ps
+}
+
 // Forward returns the logits, shape (batch, Classes), for x of shape
 // (batch, C, H, W). The output of conv block i (after its ReLU and
 // pooling), flattened to (batch, c·h·w), is feature map "block<i>"; the
@@ -271,6 +283,12 @@ func (m *ResNet) BatchNorms() []*graph.BatchNorm {
 	}
 	return append(bns, m.BN)
 }
+
+// Buffers returns the running statistics of every batch norm, in the
+// order of BatchNorms (graph.Buffered): the state a checkpoint saves
+// besides Params, named as in the authors' state dict
+// ("layer1.0.bn1.running_mean").
+func (m *ResNet) Buffers() []*graph.Param { return buffersOf(m.BatchNorms()) }
 
 // Input returns [C, H, W].
 func (m *ResNet) Input() []int { return m.In[:] }
