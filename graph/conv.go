@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -197,7 +198,8 @@ func (s *Scope) reshape(x *Node, shape ...int) *Node {
 	if s.failed(x) {
 		return nil
 	}
-	if x.Shape().Eq(tensor.Shape(shape)) {
+	// Exact equality: tensor's Shape.Eq takes (n) and (1, n) as equal.
+	if slices.Equal(x.Shape(), shape) {
 		return x
 	}
 	return s.Must(gorgonia.Reshape(x, tensor.Shape(shape)))
