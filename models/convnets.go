@@ -74,8 +74,7 @@ func float64s(v []float32) []float64 {
 // CNN is a small convolutional classifier on images of shape (C, H, W):
 // for every entry of Channels, a k×k convolution (stride 1, padding
 // k/2), batch normalisation if built with it (NewCNN), a ReLU and 2×2
-// max pooling;
-// then a dense layer to Classes logits. The output has shape
+// max pooling; then a dense layer to Classes logits. The output has shape
 // (batch, Classes).
 type CNN struct {
 	In       [3]int // C, H, W of one example
