@@ -84,8 +84,13 @@ func im2col[T float](g window, x, cols []T) {
 							copy(dst[j0:j1], src[j0-g.pad+kj:])
 							continue
 						}
-						for j := j0; j < j1; j++ {
-							dst[j] = src[j*g.stride-g.pad+kj]
+						if j1 > j0 {
+							// Resliced so that the loop needs no bounds checks.
+							d := dst[j0:j1]
+							sv := src[j0*g.stride-g.pad+kj:][:(len(d)-1)*g.stride+1]
+							for j := range d {
+								d[j] = sv[j*g.stride]
+							}
 						}
 					}
 				}
@@ -170,8 +175,12 @@ func col2imAdd[T float](g window, cols, x []T) {
 							}
 							continue
 						}
-						for j := j0; j < j1; j++ {
-							dst[j*g.stride-g.pad+kj] += src[j]
+						if j1 > j0 {
+							sv := src[j0:j1]
+							d := dst[j0*g.stride-g.pad+kj:][:(len(sv)-1)*g.stride+1]
+							for j, v := range sv {
+								d[j*g.stride] += v
+							}
 						}
 					}
 				}
