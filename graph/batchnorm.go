@@ -135,8 +135,9 @@ func (m Mode) String() string {
 // nodes of its batch statistics.
 type bnStat struct {
 	bn         *BatchNorm
-	mean, vr   *Node // batch mean and biased variance, shape (C)
-	perChan    int   // values per channel in a batch
+	mean, vr   *Node      // batch mean and biased variance, shape (C)
+	fused      *bnScratch // or, for the fused operation, its statistics
+	perChan    int        // values per channel in a batch
 	m64, v64   []float64
 	m32, v32   []float32
 	rm64, rv64 []float64
@@ -180,6 +181,20 @@ func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 			return nil
 		}
 		return s.Must(gorgonia.Mul(n, s.constant(v)))
+	}
+	if s.mode == Train && s.firstOrder {
+		if perChan < 2 {
+			s.err = fmt.Errorf("graph: batch norm %q in train mode needs more than one value per channel, got shape %v", bn.name, sh)
+			return nil
+		}
+		st := new(bnScratch)
+		g, bt := s.Param(bn.Gamma), s.Param(bn.Beta)
+		if s.failed(x3, g, bt) {
+			return nil
+		}
+		y := s.Must(gorgonia.ApplyOp(newBNOp(bnTrain, b, c, r, bn.Eps, st), x3, g, bt))
+		s.bns = append(s.bns, bnStat{bn: bn, fused: st, perChan: perChan})
+		return s.reshape(y, sh...)
 	}
 	var mean, vr, cen *Node
 	if s.mode == Train {
@@ -240,8 +255,10 @@ func (s *Scope) running(p *Param) *Node {
 func (p *Program) bindBatchNorm() {
 	for i := range p.bns {
 		st := &p.bns[i]
-		st.m64, st.v64 = p.exec.float64s(st.mean), p.exec.float64s(st.vr)
-		st.m32, st.v32 = p.exec.float32s(st.mean), p.exec.float32s(st.vr)
+		if st.fused == nil {
+			st.m64, st.v64 = p.exec.float64s(st.mean), p.exec.float64s(st.vr)
+			st.m32, st.v32 = p.exec.float32s(st.mean), p.exec.float32s(st.vr)
+		}
 		st.rm64, _ = st.bn.RunningMean.value.Data().([]float64)
 		st.rv64, _ = st.bn.RunningVar.value.Data().([]float64)
 		st.rm32, _ = st.bn.RunningMean.value.Data().([]float32)
@@ -264,9 +281,16 @@ func (p *Program) UpdateBatchNorm() {
 			mom = 1 / float64(st.bn.batches)
 		}
 		corr := float64(st.perChan) / float64(st.perChan-1)
-		if st.rm64 != nil {
+		switch {
+		case st.fused != nil && len(st.fused.mean) == 0:
+			// Not run yet: no statistics to fold in.
+		case st.fused != nil && st.rm64 != nil:
+			updateRunning(st.rm64, st.rv64, st.fused.mean, st.fused.vr, mom, corr)
+		case st.fused != nil:
+			updateRunning32(st.rm32, st.rv32, st.fused.mean, st.fused.vr, float32(mom), float32(corr))
+		case st.rm64 != nil:
 			updateRunning(st.rm64, st.rv64, st.m64, st.v64, mom, corr)
-		} else {
+		default:
 			updateRunning(st.rm32, st.rv32, st.m32, st.v32, float32(mom), float32(corr))
 		}
 	}
@@ -278,6 +302,16 @@ func updateRunning[T float](rm, rv, m, v []T, mom, corr T) {
 	for c := range rm {
 		rm[c] = (1-mom)*rm[c] + mom*m[c]
 		rv[c] = (1-mom)*rv[c] + mom*v[c]*corr
+	}
+}
+
+// updateRunning32 is updateRunning for float32 statistics from the
+// fused operation's float64 batch statistics, rounded to float32 first
+// as a float32 graph would hold them.
+func updateRunning32(rm, rv []float32, m, v []float64, mom, corr float32) {
+	for c := range rm {
+		rm[c] = (1-mom)*rm[c] + mom*float32(m[c])
+		rv[c] = (1-mom)*rv[c] + mom*float32(v[c])*corr
 	}
 }
 
