@@ -152,11 +152,13 @@ func (s *Scope) Training() bool { return s.mode == Train }
 // (batch, C, h, w), normalising each channel over the batch (and the h·w
 // positions): the same shape as x. In train mode (Scope.Training) it uses
 // the batch's mean and biased variance, in eval mode bn's running
-// statistics. It is composed of this package's channel operations
-// (chanOp), which work on NCHW memory directly, and of Gorgonia's Sqrt
-// and Inverse on the (C) statistics; all have exact derivatives of every
-// order (Gorgonia's BatchNorm has no second derivative, and its
-// InverseSqrt a wrong first one).
+// statistics. Programs differentiated once (Compile, CompileLoss,
+// RefreshBatchNorm) run train mode as one fused operation with a
+// hand-written gradient (bnOp); the Hessian (CompileHVP) and eval mode
+// compose this package's channel operations (chanOp) on NCHW memory and
+// Gorgonia's Sqrt and Inverse on the (C) statistics, all with exact
+// derivatives of every order (Gorgonia's BatchNorm has no second
+// derivative, and its InverseSqrt a wrong first one).
 func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 	if s.failed(x) {
 		return nil
