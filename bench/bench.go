@@ -57,6 +57,8 @@ func All() []Workload {
 		{Name: "mlp-1thread", Unit: "step", Peer: "torch_bench.py mlp (1 thread)", Threads: 1, Setup: MLP},
 		{Name: "e1-rank", Unit: "run", Peer: "e1_rank_numpy.py", Setup: E1Rank},
 		{Name: "svd", Unit: "svd", Peer: "kernels_peer.py svd", Setup: SVD},
+		{Name: "cnn-step", Unit: "step", Peer: "deepnet_peer.py cnn (1 thread)", Threads: 1, Setup: CNNStep},
+		{Name: "resnet-tiny-step", Unit: "step", Peer: "deepnet_peer.py resnet_tiny (1 thread)", Threads: 1, Setup: ResNetTinyStep},
 	}, gemmWorkloads()...)
 }
 
@@ -411,6 +413,53 @@ func MLP() (func(n int) error, error) {
 				return err
 			}
 			prog.Descend(0.1)
+		}
+		return nil
+	}, nil
+}
+
+// CNNStep is a training step of the "cnn" model kind on MNIST shapes
+// (1×28×28, conv blocks of 16 and 32 channels, 10 classes), softmax
+// cross-entropy, batch 128, float32, η = 0.01, on a fixed batch of
+// uniform images with random labels, as bench/deepnet_peer.py.
+func CNNStep() (func(n int) error, error) {
+	return imageSteps(models.NewCNN(graph.Float32, [3]int{1, 28, 28}, []int{16, 32}, 3, 10, false, 0))
+}
+
+// ResNetTinyStep is a training step of resnet_tiny (the pre-activation
+// ResNet with one block per stage) of width 16 on CIFAR shapes
+// (3×32×32, 10 classes), batch 128, float32, as bench/deepnet_peer.py.
+func ResNetTinyStep() (func(n int) error, error) {
+	return imageSteps(models.NewResNet(graph.Float32, [3]int{3, 32, 32}, 16, []int{1, 1, 1, 1}, 10, 0))
+}
+
+// imageSteps returns n SGD steps of m on one batch of 128 uniform images
+// with random labels among 10 classes.
+func imageSteps(m graph.Model) (func(n int) error, error) {
+	const batch, classes = 128, 10
+	prog, err := graph.Compile(m, graph.SoftmaxCE, batch)
+	if err != nil {
+		return nil, err
+	}
+	in := 1
+	for _, d := range m.Input() {
+		in *= d
+	}
+	r := rand.New(rand.NewPCG(4, 5))
+	x := make([]float64, batch*in)
+	for i := range x {
+		x[i] = r.Float64()
+	}
+	y := make([]float64, batch*classes)
+	for i := 0; i < batch; i++ {
+		y[i*classes+r.IntN(classes)] = 1
+	}
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			if _, err := prog.Run(x, y); err != nil {
+				return err
+			}
+			prog.Descend(0.01)
 		}
 		return nil
 	}, nil

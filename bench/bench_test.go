@@ -172,3 +172,11 @@ func BenchmarkDLNEnsemble(b *testing.B) { benchmark(b, "dln-ensemble") }
 // BenchmarkDLNSeparate: the same 64 runs as separate runs on GOMAXPROCS
 // goroutines, per op.
 func BenchmarkDLNSeparate(b *testing.B) { benchmark(b, "dln-separate") }
+
+// BenchmarkCNNStep: the "cnn" kind on MNIST shapes, batch 128, float32,
+// one thread (run with -cpu 1).
+func BenchmarkCNNStep(b *testing.B) { benchmark(b, "cnn-step") }
+
+// BenchmarkResNetTinyStep: resnet_tiny width 16 on CIFAR shapes, batch
+// 128, float32 (run with -cpu 1).
+func BenchmarkResNetTinyStep(b *testing.B) { benchmark(b, "resnet-tiny-step") }

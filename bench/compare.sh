@@ -6,7 +6,7 @@
 # apt-get install -y python3-numpy python3-torch) and Go.
 #
 #   bash bench/compare.sh            # every row
-#   bash bench/compare.sh dln e1     # some rows: dln, e1, e1rank, ensemble, tiny, mlp, gemm, svd
+#   bash bench/compare.sh dln e1     # some rows: dln, e1, e1rank, ensemble, tiny, mlp, gemm, svd, deepnet
 #
 # Each peer runs 3 times; its median is reported (per key of its JSON).
 #
@@ -14,8 +14,9 @@
 # time of each sgdlab measurement (default 2s), and SGDLAB_TAGS=openblas
 # builds sgdlab with OpenBLAS (needs cgo and libopenblas-dev).
 #
-# The peers of the ensemble, e1rank, gemm and svd rows (dln_ensemble_numpy.py,
-# e1_rank_numpy.py, kernels_peer.py) live in this directory.
+# The peers of the ensemble, e1rank, gemm, svd and deepnet rows
+# (dln_ensemble_numpy.py, e1_rank_numpy.py, kernels_peer.py,
+# deepnet_peer.py) live in this directory.
 #
 # The peers' speed depends on the system BLAS: python3-torch alone comes
 # with Debian's reference BLAS (BLAS_INFO=generic), about 15 times slower
@@ -53,7 +54,7 @@ peer() {
 ours() { "$tmp/sgdlab" bench -json -time "${SGDLAB_BENCH_TIME:-2s}" "$@"; }
 
 rows=("$@")
-[[ ${#rows[@]} -gt 0 ]] || rows=(dln e1 e1rank ensemble tiny mlp gemm svd)
+[[ ${#rows[@]} -gt 0 ]] || rows=(dln e1 e1rank ensemble tiny mlp gemm svd deepnet)
 for row in "${rows[@]}"; do
 	echo "measuring $row ..." >&2
 	case $row in
@@ -95,8 +96,14 @@ for row in "${rows[@]}"; do
 		peer bench/kernels_peer.py svd >"$tmp/svd.peer"
 		ours svd >"$tmp/svd.ours"
 		;;
+	deepnet)
+		# One thread each: torch.set_num_threads(1) in the peer, and
+		# OpenBLAS (the head's products) held to one thread as well.
+		OPENBLAS_NUM_THREADS=1 peer bench/deepnet_peer.py >"$tmp/deepnet.peer"
+		ours cnn-step resnet-tiny-step >"$tmp/deepnet.ours"
+		;;
 	*)
-		echo "compare.sh: unknown row $row (rows: dln e1 e1rank ensemble tiny mlp gemm svd)" >&2
+		echo "compare.sh: unknown row $row (rows: dln e1 e1rank ensemble tiny mlp gemm svd deepnet)" >&2
 		exit 2
 		;;
 	esac
@@ -157,6 +164,12 @@ for row in rows:
     elif row == "svd":
         p, o = peer("svd"), ours("svd", "svd")
         out.append(("singular values 400×400 f64", "numpy", p["svd_ms"], o["ns_per_unit"] / 1e6, "ms/svd", o, 1.2))
+    elif row == "deepnet":
+        p = peer("deepnet")
+        for label, key, pk in (("CNN 1×28×28 16-32 b=128 f32, 1 thr", "cnn-step", "cnn"),
+                               ("resnet_tiny w=16 3×32×32 b=128 f32, 1 thr", "resnet-tiny-step", "resnet_tiny")):
+            o = ours("deepnet", key)
+            out.append((label, "PyTorch", p[pk]["ms_per_step"], o["ns_per_unit"] / 1e6, "ms/step", o, 1.5))
 print(f"{'workload':48} {'peer':8} {'peer time':>12} {'sgdlab time':>12} {'unit':8} {'allocs':>7} {'ratio':>8} {'target':>8}  met")
 for name, peer, pt, ot, unit, o, target in out:
     ratio = ot / pt

@@ -86,7 +86,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown metric", []string{"-set", `metrics[1]=accuracy`}, []string{`metrics[1]: "accuracy" is not a metric of this model`, "every model: " + everyModel}},
 		{"metric the model lacks", []string{"-set", `model={"kind": "mlp", "sizes": [200, 16, 1], "init": "he"}`},
 			[]string{`metrics[2]: "l0" is not a metric of this model, *models.MLP`, `metrics[5]: "balancedness" is not`}},
-		{"unknown model kind", []string{"-set", "model.kind=resnet"}, []string{`model.kind: unknown model kind "resnet" (registered: dln, mlp`}},
+		{"unknown model kind", []string{"-set", "model.kind=vgg"}, []string{`model.kind: unknown model kind "vgg" (registered: cnn, dln, mlp`}},
 		{"huge grid", []string{"-set", "grid.t=1e15"}, []string{"grid.t: must be in [1, 100002] (iterations = 100001), got 1000000000000000"}},
 		{"huge test set", []string{"-set", "data.n_test=1e8"}, []string{"data.n, n_test, d: (n + n_test + 2)·d = 20000016400 values exceed 268435456"}},
 		{"huge iterations", []string{"-set", "iterations=1e300"}, []string{"iterations: 1e300 is out of the range of a int"}},

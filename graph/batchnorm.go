@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // BatchNorm is a batch-normalisation layer over C channels, PyTorch's
@@ -32,8 +31,12 @@ type BatchNorm struct {
 	// in NewBatchNorm, PyTorch's default); Eps is added to the variance
 	// (1e-5).
 	Momentum, Eps float64
-	name          string
-	mean, vari    *tensor.Dense // running estimates, shape (C), in the parameters' type
+	// RunningMean and RunningVar are the running estimates, shape (C),
+	// named name+".running_mean" and name+".running_var" as PyTorch's
+	// buffers. They are Params for storage only: no model lists them
+	// among its trainable Params; Buffers does.
+	RunningMean, RunningVar *Param
+	name                    string
 	// batches counts the batches folded in by RefreshBatchNorm, whose
 	// cumulative average weighs batch k by 1/k; 0 outside it.
 	batches int
@@ -48,8 +51,8 @@ func NewBatchNorm(name string, dt Dtype, c int) *BatchNorm {
 	b := &BatchNorm{
 		Gamma: NewParam(name+".weight", dt, c), Beta: NewParam(name+".bias", dt, c),
 		Momentum: 0.1, Eps: 1e-5, name: name,
-		mean: tensor.New(tensor.Of(dt), tensor.WithShape(c)),
-		vari: tensor.New(tensor.Of(dt), tensor.WithShape(c)),
+		RunningMean: NewParam(name+".running_mean", dt, c),
+		RunningVar:  NewParam(name+".running_var", dt, c),
 	}
 	ones := make([]float64, c)
 	for i := range ones {
@@ -77,28 +80,35 @@ func (b *BatchNorm) ResetRunning() {
 	for i := range ones {
 		ones[i] = 1
 	}
-	setDense(b.mean, make([]float64, c))
-	setDense(b.vari, ones)
+	b.RunningMean.Set(make([]float64, c))
+	b.RunningVar.Set(ones)
 }
 
 // Running copies the running mean and variance (C values each) into
 // mean and variance.
 func (b *BatchNorm) Running(mean, variance []float64) {
-	read(mean, b.mean)
-	read(variance, b.vari)
+	b.RunningMean.Get(mean)
+	b.RunningVar.Get(variance)
 }
 
 // SetRunning sets the running mean and variance (C values each), e.g.
 // from a checkpoint.
 func (b *BatchNorm) SetRunning(mean, variance []float64) {
-	setDense(b.mean, mean)
-	setDense(b.vari, variance)
+	b.RunningMean.Set(mean)
+	b.RunningVar.Set(variance)
 }
 
-func setDense(t *tensor.Dense, src []float64) {
-	d64, _ := t.Data().([]float64)
-	d32, _ := t.Data().([]float32)
-	fill(d64, d32, src)
+// Buffers returns the running mean and variance: the layer's state
+// besides its parameters, which a checkpoint saves (see Buffered).
+func (b *BatchNorm) Buffers() []*Param { return []*Param{b.RunningMean, b.RunningVar} }
+
+// Buffered is implemented by models with state that training changes
+// besides their parameters — the running statistics of batch
+// normalisation, PyTorch's buffers — so that checkpoints save and
+// restore it with the parameters. Buffers returns it in a fixed order,
+// with names distinct from the parameters'.
+type Buffered interface {
+	Buffers() []*Param
 }
 
 // Mode says which statistics batch normalisation uses in a program.
@@ -125,8 +135,9 @@ func (m Mode) String() string {
 // nodes of its batch statistics.
 type bnStat struct {
 	bn         *BatchNorm
-	mean, vr   *Node // batch mean and biased variance, shape (C)
-	perChan    int   // values per channel in a batch
+	mean, vr   *Node      // batch mean and biased variance, shape (C)
+	fused      *bnScratch // or, for the fused operation, its statistics
+	perChan    int        // values per channel in a batch
 	m64, v64   []float64
 	m32, v32   []float32
 	rm64, rv64 []float64
@@ -141,11 +152,13 @@ func (s *Scope) Training() bool { return s.mode == Train }
 // (batch, C, h, w), normalising each channel over the batch (and the h·w
 // positions): the same shape as x. In train mode (Scope.Training) it uses
 // the batch's mean and biased variance, in eval mode bn's running
-// statistics. It is composed of this package's channel operations
-// (chanOp), which work on NCHW memory directly, and of Gorgonia's Sqrt
-// and Inverse on the (C) statistics; all have exact derivatives of every
-// order (Gorgonia's BatchNorm has no second derivative, and its
-// InverseSqrt a wrong first one).
+// statistics. Programs differentiated once (Compile, CompileLoss,
+// RefreshBatchNorm) run train mode as one fused operation with a
+// hand-written gradient (bnOp); the Hessian (CompileHVP) and eval mode
+// compose this package's channel operations (chanOp) on NCHW memory and
+// Gorgonia's Sqrt and Inverse on the (C) statistics, all with exact
+// derivatives of every order (Gorgonia's BatchNorm has no second
+// derivative, and its InverseSqrt a wrong first one).
 func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 	if s.failed(x) {
 		return nil
@@ -171,6 +184,20 @@ func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 		}
 		return s.Must(gorgonia.Mul(n, s.constant(v)))
 	}
+	if s.mode == Train && s.firstOrder {
+		if perChan < 2 {
+			s.err = fmt.Errorf("graph: batch norm %q in train mode needs more than one value per channel, got shape %v", bn.name, sh)
+			return nil
+		}
+		st := new(bnScratch)
+		g, bt := s.Param(bn.Gamma), s.Param(bn.Beta)
+		if s.failed(x3, g, bt) {
+			return nil
+		}
+		y := s.Must(gorgonia.ApplyOp(newBNOp(bnTrain, b, c, r, bn.Eps, st), x3, g, bt))
+		s.bns = append(s.bns, bnStat{bn: bn, fused: st, perChan: perChan})
+		return s.reshape(y, sh...)
+	}
 	var mean, vr, cen *Node
 	if s.mode == Train {
 		if perChan < 2 {
@@ -187,8 +214,8 @@ func (s *Scope) BatchNorm(x *Node, bn *BatchNorm) *Node {
 		}
 		s.bns = append(s.bns, bnStat{bn: bn, mean: mean, vr: vr, perChan: perChan})
 	} else {
-		mean = s.running(bn.mean, bn.name+".running_mean")
-		vr = s.running(bn.vari, bn.name+".running_var")
+		mean = s.running(bn.RunningMean)
+		vr = s.running(bn.RunningVar)
 		cen = op(chanShift, x3, s.neg(mean))
 	}
 	if s.failed(cen, vr) {
@@ -210,14 +237,19 @@ func (s *Scope) neg(x *Node) *Node {
 	return s.Must(gorgonia.Neg(x))
 }
 
-// running returns an input node bound to a running statistic t, so the
-// program reads its current values at every run.
-func (s *Scope) running(t *tensor.Dense, name string) *Node {
+// running returns an input node bound to a running statistic, so the
+// program reads its current values at every run. It is not a parameter
+// of the graph: nothing differentiates with respect to it.
+func (s *Scope) running(p *Param) *Node {
 	if s.err != nil {
 		return nil
 	}
-	return gorgonia.NewTensor(s.g, s.dtype, 1, gorgonia.WithShape(t.Shape()...),
-		gorgonia.WithName(name), gorgonia.WithValue(t))
+	if p.Dtype() != s.dtype {
+		s.err = fmt.Errorf("graph: running statistic %q is %v, the graph is %v", p.name, p.Dtype(), s.dtype)
+		return nil
+	}
+	return gorgonia.NewTensor(s.g, s.dtype, 1, gorgonia.WithShape(p.shape...),
+		gorgonia.WithName(p.name), gorgonia.WithValue(p.value))
 }
 
 // bindBatchNorm resolves the memory of the batch statistics, so that
@@ -225,12 +257,14 @@ func (s *Scope) running(t *tensor.Dense, name string) *Node {
 func (p *Program) bindBatchNorm() {
 	for i := range p.bns {
 		st := &p.bns[i]
-		st.m64, st.v64 = p.exec.float64s(st.mean), p.exec.float64s(st.vr)
-		st.m32, st.v32 = p.exec.float32s(st.mean), p.exec.float32s(st.vr)
-		st.rm64, _ = st.bn.mean.Data().([]float64)
-		st.rv64, _ = st.bn.vari.Data().([]float64)
-		st.rm32, _ = st.bn.mean.Data().([]float32)
-		st.rv32, _ = st.bn.vari.Data().([]float32)
+		if st.fused == nil {
+			st.m64, st.v64 = p.exec.float64s(st.mean), p.exec.float64s(st.vr)
+			st.m32, st.v32 = p.exec.float32s(st.mean), p.exec.float32s(st.vr)
+		}
+		st.rm64, _ = st.bn.RunningMean.value.Data().([]float64)
+		st.rv64, _ = st.bn.RunningVar.value.Data().([]float64)
+		st.rm32, _ = st.bn.RunningMean.value.Data().([]float32)
+		st.rv32, _ = st.bn.RunningVar.value.Data().([]float32)
 	}
 }
 
@@ -249,9 +283,16 @@ func (p *Program) UpdateBatchNorm() {
 			mom = 1 / float64(st.bn.batches)
 		}
 		corr := float64(st.perChan) / float64(st.perChan-1)
-		if st.rm64 != nil {
+		switch {
+		case st.fused != nil && len(st.fused.mean) == 0:
+			// Not run yet: no statistics to fold in.
+		case st.fused != nil && st.rm64 != nil:
+			updateRunning(st.rm64, st.rv64, st.fused.mean, st.fused.vr, mom, corr)
+		case st.fused != nil:
+			updateRunning32(st.rm32, st.rv32, st.fused.mean, st.fused.vr, float32(mom), float32(corr))
+		case st.rm64 != nil:
 			updateRunning(st.rm64, st.rv64, st.m64, st.v64, mom, corr)
-		} else {
+		default:
 			updateRunning(st.rm32, st.rv32, st.m32, st.v32, float32(mom), float32(corr))
 		}
 	}
@@ -263,6 +304,16 @@ func updateRunning[T float](rm, rv, m, v []T, mom, corr T) {
 	for c := range rm {
 		rm[c] = (1-mom)*rm[c] + mom*m[c]
 		rv[c] = (1-mom)*rv[c] + mom*v[c]*corr
+	}
+}
+
+// updateRunning32 is updateRunning for float32 statistics from the
+// fused operation's float64 batch statistics, rounded to float32 first
+// as a float32 graph would hold them.
+func updateRunning32(rm, rv []float32, m, v []float64, mom, corr float32) {
+	for c := range rm {
+		rm[c] = (1-mom)*rm[c] + mom*float32(m[c])
+		rv[c] = (1-mom)*rv[c] + mom*float32(v[c])*corr
 	}
 }
 

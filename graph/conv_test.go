@@ -233,6 +233,7 @@ func TestIm2colMatchesDefinitionAndIsAdjoint(t *testing.T) {
 	for _, g := range []struct{ b, c, h, w, k, s, p int }{
 		{1, 1, 3, 3, 3, 1, 1}, {2, 3, 5, 7, 3, 2, 1}, {2, 2, 6, 5, 2, 2, 0}, {1, 2, 4, 4, 5, 1, 2},
 		{3, 1, 7, 4, 3, 3, 2}, {2, 2, 5, 5, 1, 2, 0}, {1, 1, 1, 6, 1, 1, 0},
+		{2, 3, 5, 6, 3, 1, 1}, {1, 2, 1, 1, 3, 1, 1}, {1, 1, 2, 1, 3, 1, 1},
 	} {
 		win, err := newWindow(tensor.Shape{g.b, g.c, g.h, g.w}, g.k, g.s, g.p)
 		if err != nil {
@@ -265,6 +266,30 @@ func TestIm2colMatchesDefinitionAndIsAdjoint(t *testing.T) {
 		y := randVec(r, len(cols))
 		back := make([]float64, len(x))
 		col2im(win, y, back)
+		// col2im against its definition, summed in the order of the
+		// loops over (ci, ki, kj), so to the bit.
+		want := make([]float64, len(x))
+		for ci := 0; ci < g.c; ci++ {
+			for ki := 0; ki < g.k; ki++ {
+				for kj := 0; kj < g.k; kj++ {
+					for b := 0; b < g.b; b++ {
+						for i := 0; i < win.oh; i++ {
+							for j := 0; j < win.ow; j++ {
+								ih, iw := i*g.s-g.p+ki, j*g.s-g.p+kj
+								if ih >= 0 && ih < g.h && iw >= 0 && iw < g.w {
+									want[((b*g.c+ci)*g.h+ih)*g.w+iw] += y[((ci*g.k+ki)*g.k+kj)*n+(b*win.oh+i)*win.ow+j]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		for i := range want {
+			if back[i] != want[i] {
+				t.Fatalf("%+v: col2im[%d] = %v, want %v", g, i, back[i], want[i])
+			}
+		}
 		if a, b := dot(cols, y), dot(x, back); math.Abs(a-b) > 1e-12*math.Abs(a) {
 			t.Errorf("%+v: ⟨im2col x, y⟩ = %v, ⟨x, col2im y⟩ = %v", g, a, b)
 		}

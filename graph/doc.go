@@ -18,7 +18,10 @@
 // and batch normalisation as families of operations closed under
 // differentiation), so their derivatives of every order are exact and
 // [HVP] works on conv and residual nets, where Gorgonia's own Conv2d,
-// MaxPool2D and BatchNorm have no correct second derivative.
+// MaxPool2D and BatchNorm have no correct second derivative. (Training
+// programs, differentiated once, run batch normalisation as one fused
+// operation with a hand-written gradient; HVP.Check compares the
+// Hessian against differences of those gradients.)
 //
 // Batch normalisation has two modes ([Mode]). Training programs
 // ([Compile]) and the Hessian ([CompileHVP]) normalise with the batch's

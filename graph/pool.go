@@ -145,26 +145,24 @@ func maxPool[T float](kind poolKind, w window, out, x, g []T) {
 	hw, ohw := w.h*w.w, w.oh*w.ow
 	for p := 0; p < w.batch*w.c; p++ {
 		xp := x[p*hw:][:hw]
-		var gp, op []T
-		switch kind {
-		case poolScatter:
-			gp, op = g[p*ohw:][:ohw], out[p*hw:][:hw]
-		case poolGather:
-			gp, op = g[p*hw:][:hw], out[p*ohw:][:ohw]
-		default:
-			op = out[p*ohw:][:ohw]
-		}
 		for i := 0; i < w.oh; i++ {
-			for j := 0; j < w.ow; j++ {
-				best := windowArgmax(xp, w, i*w.stride*w.w+j*w.stride)
-				o := i*w.ow + j
-				switch kind {
-				case poolMax:
-					op[o] = xp[best]
-				case poolGather:
-					op[o] = gp[best]
-				case poolScatter:
-					op[best] += gp[o]
+			top, orow := i*w.stride*w.w, p*ohw+i*w.ow
+			// One loop per kind, so that the choice is not made per window.
+			switch kind {
+			case poolMax:
+				op := out[orow:][:w.ow]
+				for j := range op {
+					op[j] = xp[windowArgmax(xp, w, top+j*w.stride)]
+				}
+			case poolGather:
+				op, gp := out[orow:][:w.ow], g[p*hw:][:hw]
+				for j := range op {
+					op[j] = gp[windowArgmax(xp, w, top+j*w.stride)]
+				}
+			case poolScatter:
+				op, gp := out[p*hw:][:hw], g[orow:][:w.ow]
+				for j, v := range gp {
+					op[windowArgmax(xp, w, top+j*w.stride)] += v
 				}
 			}
 		}
@@ -174,21 +172,10 @@ func maxPool[T float](kind poolKind, w window, out, x, g []T) {
 // windowArgmax returns the index in the plane xp of the first maximum of
 // the k×k window whose top left corner is at index corner.
 func windowArgmax[T float](xp []T, w window, corner int) int {
-	best := corner
 	if w.k == 2 {
-		// The common 2×2 window, unrolled.
-		r1 := corner + w.w
-		if xp[corner+1] > xp[best] {
-			best = corner + 1
-		}
-		if xp[r1] > xp[best] {
-			best = r1
-		}
-		if xp[r1+1] > xp[best] {
-			best = r1 + 1
-		}
-		return best
+		return argmax2x2(xp, corner, corner+w.w)
 	}
+	best := corner
 	for a := 0; a < w.k; a++ {
 		base := corner + a*w.w
 		for b, v := range xp[base : base+w.k] {
@@ -198,6 +185,32 @@ func windowArgmax[T float](xp []T, w window, corner int) int {
 		}
 	}
 	return best
+}
+
+// argmax2x2 returns the index of the first maximum of the 2×2 window
+// with rows at r0 and r1, without branches: the position of the maximum
+// of random activations is random, and branches on it would mispredict
+// most of the time.
+func argmax2x2[T float](xp []T, r0, r1 int) int {
+	best, m := r0, xp[r0]
+	v := xp[r0+1]
+	best += b2i(v > m)
+	m = max(m, v)
+	v = xp[r1]
+	best += b2i(v > m) * (r1 - best)
+	m = max(m, v)
+	v = xp[r1+1]
+	best += b2i(v > m) * (r1 + 1 - best)
+	return best
+}
+
+// b2i is 1 if b holds, else 0, set from the flags without a branch.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
 }
 
 // avgPool sets out to the mean of every window of x: the sum in

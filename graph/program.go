@@ -86,6 +86,7 @@ func compile(m Model, loss Loss, batch int, grads bool, mode Mode) (p *Program, 
 	}
 	s := newScope(ps[0].Dtype())
 	s.mode = mode
+	s.firstOrder = true
 	// A model written against Gorgonia may panic on a shape error; that
 	// is bad input, not a bug of the caller, so it becomes an error.
 	defer func() {
@@ -124,8 +125,10 @@ func compile(m Model, loss Loss, batch int, grads bool, mode Mode) (p *Program, 
 	p.features = s.features
 	p.bns = s.bns
 	for _, st := range p.bns {
-		// The batch mean feeds only the running statistics.
-		targets = append(targets, st.mean, st.vr)
+		if st.fused == nil {
+			// The batch mean feeds only the running statistics.
+			targets = append(targets, st.mean, st.vr)
+		}
 	}
 	for _, f := range p.features {
 		targets = append(targets, f.node)

@@ -33,8 +33,11 @@ type Scope struct {
 	params   map[*Param]*Node
 	features []feature // in the order the model tagged them
 	mode     Mode      // how batch normalisation normalises
-	bns      []bnStat  // the batch-norm layers of a train-mode graph
-	err      error
+	// firstOrder is set for graphs differentiated at most once, whose
+	// batch normalisation may use the fused operation (bnOp).
+	firstOrder bool
+	bns        []bnStat // the batch-norm layers of a train-mode graph
+	err        error
 }
 
 func newScope(dt Dtype) *Scope {

@@ -73,16 +73,16 @@ func float64s(v []float32) []float64 {
 
 // CNN is a small convolutional classifier on images of shape (C, H, W):
 // for every entry of Channels, a k×k convolution (stride 1, padding
-// k/2), batch normalisation if BN is set, a ReLU and 2×2 max pooling;
-// then a dense layer to Classes logits. The output has shape
+// k/2), batch normalisation if built with it (NewCNN), a ReLU and 2×2
+// max pooling; then a dense layer to Classes logits. The output has shape
 // (batch, Classes).
 type CNN struct {
 	In       [3]int // C, H, W of one example
-	Channels []int
+	Channels []int  // output channels of the conv blocks
 	Classes  int
-	Convs    []conv
-	BNs      []*graph.BatchNorm // one per conv, or none
-	Head     linear
+	convs    []conv
+	bns      []*graph.BatchNorm // one per conv, or none
+	head     linear
 }
 
 // NewCNN returns a CNN of type dt at PyTorch's default initialisation
@@ -96,9 +96,9 @@ func NewCNN(dt graph.Dtype, in [3]int, channels []int, k, classes int, bn bool, 
 	m := &CNN{In: in, Channels: append([]int(nil), channels...), Classes: classes}
 	cin, h, w := in[0], in[1], in[2]
 	for i, c := range channels {
-		m.Convs = append(m.Convs, newConv(fmt.Sprintf("conv%d", i+1), dt, cin, c, k, 1, k/2, !bn))
+		m.convs = append(m.convs, newConv(fmt.Sprintf("conv%d", i+1), dt, cin, c, k, 1, k/2, !bn))
 		if bn {
-			m.BNs = append(m.BNs, graph.NewBatchNorm(fmt.Sprintf("bn%d", i+1), dt, c))
+			m.bns = append(m.bns, graph.NewBatchNorm(fmt.Sprintf("bn%d", i+1), dt, c))
 		}
 		h, w = (h+2*(k/2)-k+1)/2, (w+2*(k/2)-k+1)/2
 		cin = c
@@ -106,12 +106,12 @@ func NewCNN(dt graph.Dtype, in [3]int, channels []int, k, classes int, bn bool, 
 	if h < 1 || w < 1 {
 		panic(fmt.Sprintf("models: CNN with %d pooling stages on %dx%d inputs", len(channels), in[1], in[2]))
 	}
-	m.Head = newLinear("linear", dt, cin*h*w, classes)
+	m.head = newLinear("linear", dt, cin*h*w, classes)
 	r := data.NewTorchRand(seed)
-	for _, c := range m.Convs {
+	for _, c := range m.convs {
 		c.initTorch(r)
 	}
-	m.Head.initTorch(r)
+	m.head.initTorch(r)
 	return m
 }
 
@@ -119,13 +119,13 @@ func NewCNN(dt graph.Dtype, in [3]int, channels []int, k, classes int, bn bool, 
 // γ and β after their convolution, then the head's weight and bias.
 func (m *CNN) Params() []*graph.Param {
 	var ps []*graph.Param
-	for i, c := range m.Convs {
+	for i, c := range m.convs {
 		ps = append(ps, c.params()...)
-		if m.BNs != nil {
-			ps = append(ps, m.BNs[i].Params()...)
+		if m.bns != nil {
+			ps = append(ps, m.bns[i].Params()...)
 		}
 	}
-	return append(ps, m.Head.W, m.Head.B)
+	return append(ps, m.head.W, m.head.B)
 }
 
 // Input returns [C, H, W].
@@ -133,7 +133,19 @@ func (m *CNN) Input() []int { return m.In[:] }
 
 // BatchNorms returns the batch-normalisation layers (none without BN),
 // whose running statistics belong to the model's state.
-func (m *CNN) BatchNorms() []*graph.BatchNorm { return m.BNs }
+func (m *CNN) BatchNorms() []*graph.BatchNorm { return m.bns }
+
+// Buffers returns the running statistics of the batch norms, in order
+// (graph.Buffered): the state a checkpoint saves besides Params.
+func (m *CNN) Buffers() []*graph.Param { return buffersOf(m.bns) }
+
+func buffersOf(bns []*graph.BatchNorm) []*graph.Param {
+	var ps []*graph.Param
+	for _, bn := range bns {
+		ps = append(ps, bn.Buffers()...)
+	}
+	return ps
+}
 
 // Forward returns the logits, shape (batch, Classes), for x of shape
 // (batch, C, H, W). The output of conv block i (after its ReLU and
@@ -141,15 +153,15 @@ func (m *CNN) BatchNorms() []*graph.BatchNorm { return m.BNs }
 // last is the head's input.
 func (m *CNN) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
 	h := x
-	for i, c := range m.Convs {
+	for i, c := range m.convs {
 		h = c.apply(s, h)
-		if m.BNs != nil {
-			h = s.BatchNorm(h, m.BNs[i])
+		if m.bns != nil {
+			h = s.BatchNorm(h, m.bns[i])
 		}
 		h = s.MaxPool2D(s.ReLU(h), 2, 2)
 		s.Feature(fmt.Sprintf("block%d", i+1), s.Flatten(h))
 	}
-	return s.Dense(s.Flatten(h), m.Head.W, m.Head.B)
+	return s.Dense(s.Flatten(h), m.head.W, m.head.B)
 }
 
 // ResNet is the pre-activation ResNet of the authors' deep_nets code
@@ -168,14 +180,14 @@ func (m *CNN) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
 // is global: their avg_pool2d(·, 4) on the 4×4 maps of 32×32 (CIFAR) and
 // 28×28 (MNIST) inputs is the same.
 type ResNet struct {
-	In      [3]int
-	Width   int
-	Blocks  []int
+	In      [3]int // C, H, W of one example
+	Width   int    // channels of stage 1 (the authors' model_width)
+	Blocks  []int  // blocks per stage, 4 entries
 	Classes int
-	Conv1   conv
-	Stages  [][]*preActBlock
-	BN      *graph.BatchNorm
-	Head    linear
+	conv1   conv
+	stages  [][]*preActBlock
+	bn      *graph.BatchNorm
+	head    linear
 }
 
 // preActBlock is one PreActBlock.
@@ -200,8 +212,8 @@ func NewResNet(dt graph.Dtype, in [3]int, width int, blocks []int, classes int, 
 	}
 	m := &ResNet{In: in, Width: width, Blocks: append([]int(nil), blocks...), Classes: classes}
 	r := data.NewTorchRand(seed)
-	m.Conv1 = newConv("conv1", dt, in[0], width, 3, 1, 1, false)
-	m.Conv1.initTorch(r)
+	m.conv1 = newConv("conv1", dt, in[0], width, 3, 1, 1, false)
+	m.conv1.initTorch(r)
 	inPlanes := width
 	for i, nb := range blocks {
 		planes := width << i
@@ -232,11 +244,11 @@ func NewResNet(dt graph.Dtype, in [3]int, width int, blocks []int, classes int, 
 			stage = append(stage, b)
 			inPlanes = planes
 		}
-		m.Stages = append(m.Stages, stage)
+		m.stages = append(m.stages, stage)
 	}
-	m.BN = graph.NewBatchNorm("bn", dt, inPlanes)
-	m.Head = newLinear("linear", dt, inPlanes, classes)
-	m.Head.initTorch(r)
+	m.bn = graph.NewBatchNorm("bn", dt, inPlanes)
+	m.head = newLinear("linear", dt, inPlanes, classes)
+	m.head.initTorch(r)
 	return m
 }
 
@@ -244,8 +256,8 @@ func NewResNet(dt graph.Dtype, in [3]int, width int, blocks []int, classes int, 
 // conv1, then per block bn1, conv1, bn2, conv2 and the shortcut, then the
 // final bn and the head.
 func (m *ResNet) Params() []*graph.Param {
-	ps := m.Conv1.params()
-	for _, stage := range m.Stages {
+	ps := m.conv1.params()
+	for _, stage := range m.stages {
 		for _, b := range stage {
 			ps = append(ps, b.bn1.Params()...)
 			ps = append(ps, b.conv1.params()...)
@@ -256,21 +268,27 @@ func (m *ResNet) Params() []*graph.Param {
 			}
 		}
 	}
-	ps = append(ps, m.BN.Params()...)
-	return append(ps, m.Head.W, m.Head.B)
+	ps = append(ps, m.bn.Params()...)
+	return append(ps, m.head.W, m.head.B)
 }
 
 // BatchNorms returns every batch-normalisation layer, in the order of
 // Params; their running statistics belong to the model's state.
 func (m *ResNet) BatchNorms() []*graph.BatchNorm {
 	var bns []*graph.BatchNorm
-	for _, stage := range m.Stages {
+	for _, stage := range m.stages {
 		for _, b := range stage {
 			bns = append(bns, b.bn1, b.bn2)
 		}
 	}
-	return append(bns, m.BN)
+	return append(bns, m.bn)
 }
+
+// Buffers returns the running statistics of every batch norm, in the
+// order of BatchNorms (graph.Buffered): the state a checkpoint saves
+// besides Params, named as in the authors' state dict
+// ("layer1.0.bn1.running_mean").
+func (m *ResNet) Buffers() []*graph.Param { return buffersOf(m.BatchNorms()) }
 
 // Input returns [C, H, W].
 func (m *ResNet) Input() []int { return m.In[:] }
@@ -281,8 +299,8 @@ func (m *ResNet) Input() []int { return m.In[:] }
 // of stages 1–3 (pre-activation sums, of either sign), "block4" is
 // relu(bn(stage 4)), "block5" the pooled vector, shape (batch, 8·Width).
 func (m *ResNet) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
-	h := m.Conv1.apply(s, x)
-	for i, stage := range m.Stages {
+	h := m.conv1.apply(s, x)
+	for i, stage := range m.stages {
 		for _, b := range stage {
 			h = b.apply(s, h)
 		}
@@ -290,10 +308,10 @@ func (m *ResNet) Forward(s *graph.Scope, x *graph.Node) *graph.Node {
 			s.Feature(fmt.Sprintf("block%d", i+1), s.Flatten(h))
 		}
 	}
-	h = s.ReLU(s.BatchNorm(h, m.BN))
+	h = s.ReLU(s.BatchNorm(h, m.bn))
 	s.Feature("block4", s.Flatten(h))
 	h = s.Feature("block5", s.GlobalAvgPool(h))
-	return s.Dense(h, m.Head.W, m.Head.B)
+	return s.Dense(h, m.head.W, m.head.B)
 }
 
 func (b *preActBlock) apply(s *graph.Scope, x *graph.Node) *graph.Node {

@@ -63,6 +63,11 @@ func TestResNetMatchesTorchConstruction(t *testing.T) {
 			t.Errorf("%s starts %v, torch %v", tc.name, tc.got, tc.want)
 		}
 	}
+	var _ graph.Buffered = m
+	var _ graph.Buffered = (*CNN)(nil)
+	if b := m.Buffers(); len(b) != 2*len(m.BatchNorms()) || b[0].Name() != "layer1.0.bn1.running_mean" || b[len(b)-1].Name() != "bn.running_var" {
+		t.Errorf("buffers %v…, want the running statistics named as torch's", b[0].Name())
+	}
 	for _, bn := range m.BatchNorms() {
 		for _, g := range bn.Gamma.Float32s() {
 			if g != 1 {
