@@ -70,6 +70,7 @@ func (p *Program) DescendMomentum(lr, mu, decay float64, v *Velocity) error {
 	if mu != 0 && (v == nil || v.prog != p) {
 		return fmt.Errorf("graph: DescendMomentum with momentum %v needs the Velocity of this program (Program.NewVelocity)", mu)
 	}
+	p.UpdateBatchNorm()
 	started := v != nil && v.started
 	for i, w := range p.w64 {
 		g := p.g64[i]

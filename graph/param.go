@@ -110,14 +110,3 @@ func Unflatten(ps []*Param, w []float64) {
 		off += p.Len()
 	}
 }
-
-// Stateful is implemented by models with non-trainable state that a
-// training checkpoint must save and restore, such as the running means
-// and variances of batch normalisation. State returns that state as
-// parameters (distinct names, fixed shapes and types, the same at every
-// call) whose storage is the model's own: reading them reads the state,
-// writing them (Param.Set) restores it. They are not trained: they are
-// not in Params, and a Program computes no gradient for them.
-type Stateful interface {
-	State() []*Param
-}

@@ -26,7 +26,7 @@ type State struct {
 	// graph.Flatten orders them, with Run.Average > 0; nil otherwise.
 	Averaged []float64
 	// ModelState are copies of the model's non-trainable state
-	// (graph.Stateful), nil for a model without any.
+	// (graph.Buffered), nil for a model without any.
 	ModelState []*graph.Param
 	// History holds the evaluation points before Iteration.
 	History History
@@ -48,8 +48,8 @@ func (r Run) state(i int, res *Result, vel *graph.Velocity, avg []float64) *Stat
 	if avg != nil {
 		s.Averaged = slices.Clone(avg)
 	}
-	if st, ok := r.Model.(graph.Stateful); ok {
-		s.ModelState = copyParams(st.State())
+	if st, ok := r.Model.(graph.Buffered); ok {
+		s.ModelState = copyParams(st.Buffers())
 	}
 	h := res.History
 	s.History = History{Names: slices.Clone(h.Names), Iters: slices.Clone(h.Iters), Rates: slices.Clone(h.Rates)}
@@ -120,12 +120,12 @@ func (s *State) check(r Run, vel *graph.Velocity) error {
 	case r.Average == 0 && s.Averaged != nil:
 		p.add("Resume.Averaged is set, but Average = 0")
 	}
-	if st, ok := r.Model.(graph.Stateful); ok {
-		if err := checkParams("Resume.ModelState", s.ModelState, st.State()); err != nil {
+	if st, ok := r.Model.(graph.Buffered); ok {
+		if err := checkParams("Resume.ModelState", s.ModelState, st.Buffers()); err != nil {
 			p.add("%w", err)
 		}
 	} else if len(s.ModelState) > 0 {
-		p.add("Resume.ModelState holds %d tensors, but the model (%T) has no state (graph.Stateful)", len(s.ModelState), r.Model)
+		p.add("Resume.ModelState holds %d tensors, but the model (%T) has no state (graph.Buffered)", len(s.ModelState), r.Model)
 	}
 	h := s.History
 	var names []string
@@ -183,8 +183,8 @@ func (s *State) restore(r Run, vel *graph.Velocity, res *Result, avg []float64) 
 	if avg != nil {
 		copy(avg, s.Averaged)
 	}
-	if st, ok := r.Model.(graph.Stateful); ok {
-		graph.Unflatten(st.State(), graph.Flatten(s.ModelState))
+	if st, ok := r.Model.(graph.Buffered); ok {
+		graph.Unflatten(st.Buffers(), graph.Flatten(s.ModelState))
 	}
 	h := s.History
 	res.Iters = slices.Clone(h.Iters)
@@ -332,7 +332,7 @@ func jsonList(names []string) string {
 
 // LoadState reads a state written by SaveState from path and checks it
 // against the model m: the parameters (and the non-trainable state of a
-// graph.Stateful model) must have the model's names, shapes and types, in
+// graph.Buffered model) must have the model's names, shapes and types, in
 // its order. Every error names the file; a file that is not a valid
 // safetensors file, or not one of SaveState's layout, is an error, never
 // a panic (see internal/tensorfile). Run.Train checks the rest (the
@@ -412,8 +412,8 @@ func decodeState(path string, f *tensorfile.File, m graph.Model) (*State, error)
 			return nil, err
 		}
 	}
-	if st, ok := m.(graph.Stateful); ok {
-		want := st.State()
+	if st, ok := m.(graph.Buffered); ok {
+		want := st.Buffers()
 		if len(stateNames) != len(want) {
 			return nil, fmt.Errorf("%s: %d state tensors, the model (%T) has %d", path, len(stateNames), m, len(want))
 		}

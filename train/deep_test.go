@@ -539,9 +539,9 @@ type statefulMLP struct {
 	running *graph.Param
 }
 
-func (m statefulMLP) State() []*graph.Param { return []*graph.Param{m.running} }
+func (m statefulMLP) Buffers() []*graph.Param { return []*graph.Param{m.running} }
 
-// TestCheckpointKeepsModelState: the state of a graph.Stateful model is
+// TestCheckpointKeepsModelState: the state of a graph.Buffered model is
 // saved with the checkpoint and written back into a fresh model on
 // resume, and a state file of a model without state does not load into
 // one with it.
@@ -581,7 +581,7 @@ func TestCheckpointKeepsModelState(t *testing.T) {
 	if _, err := again.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := graph.Flatten(fresh.State()); !slices.Equal(got, []float64{1.5, 3, 4.5, -1.5, 0.5, 0.25}) {
+	if got := graph.Flatten(fresh.Buffers()); !slices.Equal(got, []float64{1.5, 3, 4.5, -1.5, 0.5, 0.25}) {
 		t.Errorf("restored state %v, want the saved one", got)
 	}
 	plain := filepath.Join(dir, "plain.safetensors")
@@ -641,5 +641,50 @@ func TestAugmentReachesTheBatch(t *testing.T) {
 	})
 	if _, err := bad.Train(context.Background()); err == nil || !strings.Contains(err.Error(), "Augment is for 3×2×2 images") {
 		t.Errorf("images of the wrong size: error %v", err)
+	}
+}
+
+// TestAverageRefreshesBatchNorm trains a CNN with batch normalisation,
+// momentum and iterate averaging: the running statistics follow training
+// under momentum; the metrics see θ̄ with statistics recomputed for θ̄
+// over the training set (graph.RefreshBatchNorm); and training itself,
+// θ's statistics included, is bit for bit that of a run without
+// averaging.
+func TestAverageRefreshesBatchNorm(t *testing.T) {
+	const n, batch, iters = 32, 8, 12
+	set := classData(n, 16, 3, 4)
+	newRun := func(average float64) (train.Run, *models.CNN) {
+		m := models.NewCNN(graph.Float64, [3]int{1, 4, 4}, []int{2}, 3, 3, true, 5)
+		return train.Run{Model: m, Loss: graph.SoftmaxCE, Data: set, Batch: batch, Sampler: epochs(t, n, 2),
+			Schedule: train.Constant{LR: 0.1}, Iterations: iters, Momentum: 0.9, Average: average}, m
+	}
+	plain, pm := newRun(0)
+	if _, err := plain.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	avg, am := newRun(0.8)
+	var seen []float64 // the statistics the metric saw at the end
+	avg.Eval = []int{iters}
+	avg.Metrics = []train.Metric{{Name: "stats", Measure: func() (float64, error) {
+		seen = graph.Flatten(am.Buffers())
+		return 0, nil
+	}}}
+	res, err := avg.Train(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := models.NewCNN(graph.Float64, [3]int{1, 4, 4}, []int{2}, 3, 3, true, 5)
+	if slices.Equal(graph.Flatten(pm.Buffers()), graph.Flatten(fresh.Buffers())) {
+		t.Error("the running statistics did not move under momentum")
+	}
+	if !slices.Equal(graph.Flatten(am.Params()), graph.Flatten(pm.Params())) || !slices.Equal(graph.Flatten(am.Buffers()), graph.Flatten(pm.Buffers())) {
+		t.Error("averaging changed training: θ or its statistics differ from the run without it")
+	}
+	graph.Unflatten(fresh.Params(), res.Averaged)
+	if err := graph.RefreshBatchNorm(fresh, set.X, n, batch); err != nil {
+		t.Fatal(err)
+	}
+	if want := graph.Flatten(fresh.Buffers()); !slices.Equal(seen, want) {
+		t.Errorf("the metric saw statistics %v, want θ̄'s %v", seen, want)
 	}
 }

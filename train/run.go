@@ -100,6 +100,10 @@ type Run struct {
 	// at θ, with the model holding θ. After Train the model holds θ, the
 	// last iterate, and Result.Averaged holds θ̄. ω = 0 runs no averaging
 	// code at all (θ̄ = θ). The authors' deep-net swa_tau = 0.999 is ω.
+	// A model with batch normalisation (graph.Buffered) is evaluated at θ̄
+	// with running statistics recomputed for θ̄ over Data in batches of
+	// Batch (graph.RefreshBatchNorm, PyTorch's update_bn); θ's own
+	// statistics are put back for training.
 	Average float64
 
 	// Momentum is the momentum μ in [0, 1) of torch.optim.SGD (dampening
@@ -343,14 +347,33 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 	}
 	// measure records the metrics at iteration i; the step metrics are
 	// filled in once the batch gradient of i is known.
+	// buffers are the batch-norm statistics of a model that has them, with
+	// averaging; running holds θ's while θ̄'s are in use.
+	var buffers []*graph.Param
+	var running []float64
+	if b, ok := r.Model.(graph.Buffered); ok && avg != nil && len(b.Buffers()) > 0 {
+		buffers = b.Buffers()
+	}
 	measure := func(i int, rate float64) ([]float64, error) {
 		row := make([]float64, len(r.Metrics)+len(r.StepMetrics))
+		var err error
 		if avg != nil {
 			flattenInto(theta, store)
 			graph.Unflatten(params, avg)
+			// θ̄ never produced batch statistics of its own: recompute
+			// them over the training set for it (swa_utils.update_bn),
+			// and keep θ's for training.
+			if buffers != nil {
+				running = graph.Flatten(buffers)
+				if err = graph.RefreshBatchNorm(r.Model, r.Data.X, r.Data.N, r.Batch); err != nil {
+					err = fmt.Errorf("train: batch-norm statistics of the average at iteration %d: %w", i, err)
+				}
+			}
 		}
-		var err error
 		for k, m := range r.Metrics {
+			if err != nil {
+				break
+			}
 			if row[k], err = m.Measure(); err != nil {
 				err = fmt.Errorf("train: metric %s at iteration %d: %w", m.Name, i, err)
 				break
@@ -361,6 +384,9 @@ func (r Run) Train(ctx context.Context) (Result, error) {
 		}
 		if avg != nil {
 			graph.Unflatten(params, theta)
+			if buffers != nil {
+				graph.Unflatten(buffers, running)
+			}
 		}
 		if err != nil {
 			return nil, err
