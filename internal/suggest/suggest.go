@@ -13,12 +13,19 @@ import (
 // likely typo: at most max(2, len(k)/3) edits. Otherwise it returns "".
 func Key(k string, allowed []string) string {
 	best, bestD := "", 1<<30
+	lower, limit := strings.ToLower(k), max(2, len(k)/3)
 	for _, a := range allowed {
-		if d := distance(strings.ToLower(k), a); d < bestD {
+		// The distance is at least the difference in length: a name that
+		// far cannot be suggested, and the quadratic distance of a huge
+		// key is not computed.
+		if abs(len(lower)-len(a)) > limit {
+			continue
+		}
+		if d := distance(lower, a); d < bestD {
 			best, bestD = a, d
 		}
 	}
-	if best == "" || bestD > max(2, len(k)/3) {
+	if best == "" || bestD > limit {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
@@ -44,3 +51,5 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+func abs(x int) int { return max(x, -x) }
