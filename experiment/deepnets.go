@@ -91,10 +91,9 @@ func cifarRuns(small, large, warmupExp float64, epochs, steps int, momentum, dec
 // against η = 0.05 decayed at 10/30/50 %. It needs the data (-data DIR)
 // and, at about 1.7e16 flop a run, a fast machine.
 func cifar10() Config {
-	c := cifarConfig("cifar10", "E9: pre-activation ResNet-18 on CIFAR-10, momentum 0.9, weight decay 5e-4, augmentation; "+
+	return cifarConfig("cifar10", "E9: pre-activation ResNet-18 on CIFAR-10, momentum 0.9, weight decay 5e-4, augmentation; "+
 		"η=0.002 constant and η=0.05 decayed at 10/30/50 % of 100 epochs",
 		cifarRuns(0.002, 0.05, 1, 100, 195, 0.9, 5e-4, &AugmentSpec{Pad: 4, Flip: true}))
-	return c
 }
 
 // cifar10Plain is E8, the same net without explicit regularisation:
