@@ -96,13 +96,6 @@ func SampleUnits(d, k int, seed uint32) []int {
 		return nil
 	}
 	perm := make([]int, d)
-	for i := range perm {
-		perm[i] = i
-	}
-	r := data.NewNumpyRand(seed)
-	for i := d - 1; i > 0; i-- {
-		j := r.Intn(i + 1)
-		perm[i], perm[j] = perm[j], perm[i]
-	}
+	data.NewNumpyRand(seed).Permute(perm)
 	return perm[:k:k]
 }

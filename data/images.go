@@ -108,16 +108,10 @@ func identity(n int) []int {
 	return p
 }
 
-// permutation returns numpy's legacy permutation(n) drawn from r
-// (np.random.permutation(n) after np.random.seed): 0, …, n−1 shuffled by
-// Fisher–Yates from the last position down, position i swapped with
-// Intn(i+1).
+// permutation returns numpy's legacy permutation(n) drawn from r.
 func permutation(r *NumpyRand, n int) []int {
-	p := identity(n)
-	for i := n - 1; i > 0; i-- {
-		j := r.Intn(i + 1)
-		p[i], p[j] = p[j], p[i]
-	}
+	p := make([]int, n)
+	r.Permute(p)
 	return p
 }
 

@@ -132,6 +132,21 @@ func (r *NumpyRand) Normals(dst []float64) {
 	}
 }
 
+// Permute fills p with numpy's legacy permutation(len(p)) (the array of
+// np.random.permutation(n)): 0, …, n−1 shuffled by Fisher–Yates from the
+// last position down, position i swapped with Intn(i+1). Its first k
+// entries are np.random.choice(n, k, replace=False). It allocates
+// nothing.
+func (r *NumpyRand) Permute(p []int) {
+	for i := range p {
+		p[i] = i
+	}
+	for i := len(p) - 1; i > 0; i-- {
+		j := r.Intn(i + 1)
+		p[i], p[j] = p[j], p[i]
+	}
+}
+
 // Intn returns a uniform integer in [0, n), the value of numpy's legacy
 // np.random.randint(n). It uses numpy's masked rejection: with
 // rng = n-1 and mask the smallest 2^k-1 >= rng, it draws v = word & mask

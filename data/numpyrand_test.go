@@ -2,6 +2,7 @@ package data_test
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -199,5 +200,23 @@ func BenchmarkIntn(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Intn(80)
+	}
+}
+
+// TestPermute checks Permute against numpy 1.24's
+// np.random.seed(7); np.random.permutation(20)[:5], that it is a
+// permutation, and that it allocates nothing.
+func TestPermute(t *testing.T) {
+	p := make([]int, 20)
+	data.NewNumpyRand(7).Permute(p)
+	if want := []int{1, 17, 2, 5, 11}; !slices.Equal(p[:5], want) {
+		t.Errorf("permutation starts %v, want numpy's %v", p[:5], want)
+	}
+	if s := slices.Sorted(slices.Values(p)); !slices.Equal(s, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}) {
+		t.Errorf("%v is not a permutation of 0..19", p)
+	}
+	r := data.NewNumpyRand(1)
+	if a := testing.AllocsPerRun(100, func() { r.Permute(p) }); a != 0 {
+		t.Errorf("Permute allocates %v times", a)
 	}
 }

@@ -88,13 +88,7 @@ func (w *WithoutReplacement) Next(idx []int) {
 	if len(idx) > n {
 		panic(fmt.Sprintf("train: WithoutReplacement.Next: batch of %d from %d examples", len(idx), n))
 	}
-	for i := range w.perm {
-		w.perm[i] = i
-	}
-	for i := n - 1; i > 0; i-- {
-		j := w.r.Intn(i + 1)
-		w.perm[i], w.perm[j] = w.perm[j], w.perm[i]
-	}
+	w.r.Permute(w.perm)
 	copy(idx, w.perm)
 }
 
@@ -152,13 +146,7 @@ func (e *Epochs) Next(idx []int) {
 		panic(fmt.Sprintf("train: Epochs.Next: batch of %d from %d examples", len(idx), n))
 	}
 	if e.pos+len(idx) > n {
-		for i := range e.perm {
-			e.perm[i] = i
-		}
-		for i := n - 1; i > 0; i-- {
-			j := e.r.Intn(i + 1)
-			e.perm[i], e.perm[j] = e.perm[j], e.perm[i]
-		}
+		e.r.Permute(e.perm)
 		e.pos = 0
 		e.epoch++
 	}
