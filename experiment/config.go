@@ -190,7 +190,7 @@ func (c Config) batchesPerEpoch(o Optimizer) int {
 	if o.Kind == "gd" || o.Batch < 1 {
 		return 1
 	}
-	return max(1, c.Data.Source.Size().N/o.Batch)
+	return max(1, train.BatchesPerEpoch(c.Data.Source.Size().N, o.Batch))
 }
 
 // paramNames lists the names of m's parameters, for messages.

@@ -190,9 +190,8 @@ func TestClassNoiseReachesTheBatch(t *testing.T) {
 	}
 }
 
-// TestGridFinalAndEpochs: Final adds the end of the run to a grid once,
-// and History.Epochs divides by the batches per epoch.
-func TestGridFinalAndEpochs(t *testing.T) {
+// TestGridFinal: Final adds the end of the run to a grid once.
+func TestGridFinal(t *testing.T) {
 	for _, tc := range []struct {
 		g    train.Grid
 		want []int
@@ -206,14 +205,6 @@ func TestGridFinalAndEpochs(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%+v: %v, %v; want %v", tc.g, got, err, tc.want)
 		}
-	}
-	h := train.History{Iters: []int{0, 3, 12, 30}}
-	ep, err := h.Epochs(12)
-	if err != nil || !slices.Equal(ep, []float64{0, 0.25, 1, 2.5}) {
-		t.Errorf("Epochs(12) = %v, %v", ep, err)
-	}
-	if _, err := h.Epochs(0); err == nil {
-		t.Error("Epochs(0) gave no error")
 	}
 }
 

@@ -29,8 +29,7 @@ import (
 // Final adds T itself, after the shift: the point after the last update
 // (Run.Eval's Iterations). Kind "every" with Final is the deep-net grid,
 // every Every updates and the end, e.g. Every = 5 epochs of updates (the
-// authors' default) for T = Epochs·BatchesPerEpoch; History.Epochs turns
-// its iterations into epochs for the plots.
+// authors' default) for T = Epochs·BatchesPerEpoch.
 type Grid struct {
 	Kind     string `json:"kind"`
 	T        int    `json:"t"`

@@ -806,18 +806,3 @@ func isNil(v any) bool {
 	}
 	return false
 }
-
-// Epochs returns the evaluation iterations of h in epochs, Iters[k] /
-// batchesPerEpoch (see BatchesPerEpoch): the x axis of the deep-net
-// plots. Iteration i is the point after i updates, so epoch e·B is the end
-// of epoch e. It is an error if batchesPerEpoch < 1.
-func (h History) Epochs(batchesPerEpoch int) ([]float64, error) {
-	if batchesPerEpoch < 1 {
-		return nil, fmt.Errorf("train: History.Epochs(%d): want batches per epoch ≥ 1", batchesPerEpoch)
-	}
-	out := make([]float64, len(h.Iters))
-	for k, i := range h.Iters {
-		out[k] = float64(i) / float64(batchesPerEpoch)
-	}
-	return out, nil
-}
