@@ -62,15 +62,16 @@ func FeatureNames(m graph.Model) ([]string, error) {
 	return p.FeatureNames(), nil
 }
 
-// featureMetric measures one feature map: given the map at the model's
-// initialisation (when the metric is built, before training) and the
-// threshold, it returns the function of the current map.
-type featureMetric func(phi0 *mat.Dense, opt measureOptions) func(phi *mat.Dense) (float64, error)
+// featureMetric measures one feature map: given a reader of the map at
+// the model's initialisation (the metric is built before training; only
+// the metrics that compare with it read it) and the options, it returns
+// the function of the current map.
+type featureMetric func(initial func() (*mat.Dense, error), opt measureOptions) (func(phi *mat.Dense) (float64, error), error)
 
 // stateless adapts a function of the current map alone.
 func stateless(f func(phi mat.Matrix, opt measureOptions) (float64, error)) featureMetric {
-	return func(_ *mat.Dense, opt measureOptions) func(*mat.Dense) (float64, error) {
-		return func(phi *mat.Dense) (float64, error) { return f(phi, opt) }
+	return func(_ func() (*mat.Dense, error), opt measureOptions) (func(*mat.Dense) (float64, error), error) {
+		return func(phi *mat.Dense) (float64, error) { return f(phi, opt) }, nil
 	}
 }
 
@@ -125,8 +126,9 @@ var layered = map[string]struct {
 	"scaled_active_fraction": {"fraction of the scaled features h_j·a_j of a feature map that are non-zero (E4, E5)", true,
 		plain(analysis.NonZeroFraction)},
 	"pattern_distance": {"fraction of the (point, neuron) ReLU activation patterns of a feature map that differ from those at initialisation", false,
-		func(phi0 *mat.Dense, _ measureOptions) func(*mat.Dense) (float64, error) {
-			return func(phi *mat.Dense) (float64, error) { return analysis.PatternDistance(phi0, phi) }
+		func(initial func() (*mat.Dense, error), _ measureOptions) (func(*mat.Dense) (float64, error), error) {
+			phi0, err := initial()
+			return func(phi *mat.Dense) (float64, error) { return analysis.PatternDistance(phi0, phi) }, err
 		}},
 }
 
@@ -244,11 +246,14 @@ func newFeatureMetric(env *Env, base, layer string) (train.Metric, error) {
 	}
 	// The map now, before training, is the initialisation some metrics
 	// compare with.
-	phi0 := mat.NewDense(n, w, nil)
-	if err := read(phi0); err != nil {
+	initial := func() (*mat.Dense, error) {
+		phi0 := mat.NewDense(n, w, nil)
+		return phi0, read(phi0)
+	}
+	measure, err := def.measure(initial, mopt)
+	if err != nil {
 		return train.Metric{}, err
 	}
-	measure := def.measure(phi0, mopt)
 	phi := mat.NewDense(n, w, nil)
 	return train.Metric{Measure: func() (float64, error) {
 		if err := read(phi); err != nil {
