@@ -164,10 +164,10 @@ func (g *call[T]) block(bf *buffers[T], i0, i1, j0, j1 int) {
 		for pc := 0; pc < g.kk; pc += depth {
 			kb := min(depth, g.kk-pc)
 			load := pc > 0 || !g.fresh
-			packB(bf.b, g.tB, g.b, g.ldb, pc, kb, jc, nb, nr)
+			packB(&g.k.pack, bf.b, g.tB, g.b, g.ldb, pc, kb, jc, nb, nr)
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				packA(bf.a, g.tA, g.a, g.lda, ic, mb, pc, kb, mr, g.alpha)
+				packA(&g.k.pack, bf.a, g.tA, g.a, g.lda, ic, mb, pc, kb, mr, g.alpha)
 				for jr := 0; jr < nb; jr += nr {
 					pb := &bf.b[jr*kb]
 					for ir := 0; ir < mb; ir += mr {
@@ -200,7 +200,7 @@ func (g *call[T]) block(bf *buffers[T], i0, i1, j0, j1 int) {
 // packA copies rows [i0, i0+rows) and columns [p0, p0+depth) of op(A),
 // scaled by alpha, into panels of mr rows: for each panel, column after
 // column, mr values each, rows past the end zero.
-func packA[T float](dst []T, trans bool, a []T, lda, i0, rows, p0, depth, mr int, alpha T) {
+func packA[T float](pk *packers[T], dst []T, trans bool, a []T, lda, i0, rows, p0, depth, mr int, alpha T) {
 	for ir := 0; ir < rows; ir += mr {
 		panel := dst[ir*depth : (ir+mr)*depth]
 		h := min(mr, rows-ir)
@@ -208,12 +208,9 @@ func packA[T float](dst []T, trans bool, a []T, lda, i0, rows, p0, depth, mr int
 			clear(panel)
 		}
 		if trans {
-			for l := range depth {
-				off := (p0+l)*lda + i0 + ir
-				copy(panel[l*mr:l*mr+h], a[off:off+h])
-			}
+			copyRows(pk, panel, mr, a[p0*lda+i0+ir:], lda, h, depth)
 		} else {
-			interleave(panel, mr, a[(i0+ir)*lda+p0:], lda, h, depth)
+			interleave(pk, panel, mr, a[(i0+ir)*lda+p0:], lda, h, depth)
 		}
 		if alpha != 1 {
 			for l := range panel {
@@ -226,7 +223,7 @@ func packA[T float](dst []T, trans bool, a []T, lda, i0, rows, p0, depth, mr int
 // packB copies rows [p0, p0+depth) and columns [j0, j0+cols) of op(B)
 // into panels of nr columns: for each panel, row after row, nr values
 // each, columns past the end zero.
-func packB[T float](dst []T, trans bool, b []T, ldb, p0, depth, j0, cols, nr int) {
+func packB[T float](pk *packers[T], dst []T, trans bool, b []T, ldb, p0, depth, j0, cols, nr int) {
 	for jr := 0; jr < cols; jr += nr {
 		panel := dst[jr*depth : (jr+nr)*depth]
 		w := min(nr, cols-jr)
@@ -234,21 +231,46 @@ func packB[T float](dst []T, trans bool, b []T, ldb, p0, depth, j0, cols, nr int
 			clear(panel)
 		}
 		if trans {
-			interleave(panel, nr, b[(j0+jr)*ldb+p0:], ldb, w, depth)
-			continue
-		}
-		for l := range depth {
-			off := (p0+l)*ldb + j0 + jr
-			copy(panel[l*nr:l*nr+w], b[off:off+w])
+			interleave(pk, panel, nr, b[(j0+jr)*ldb+p0:], ldb, w, depth)
+		} else {
+			copyRows(pk, panel, nr, b[p0*ldb+j0+jr:], ldb, w, depth)
 		}
 	}
 }
 
+// copyRows copies the first w values of depth rows of src (leading
+// dimension ld) into a panel of rows width apart.
+func copyRows[T float](pk *packers[T], dst []T, width int, src []T, ld, w, depth int) {
+	size := int(unsafe.Sizeof(src[0]))
+	if pk.copyRows != nil && w == width && width*size%32 == 0 {
+		// The kernel reads what these slices hold.
+		_, _ = src[(depth-1)*ld+w-1], dst[depth*width-1]
+		pk.copyRows(depth, width*size/32, (*byte)(unsafe.Pointer(&src[0])), ld*size, (*byte)(unsafe.Pointer(&dst[0])), width*size)
+		return
+	}
+	for l := range depth {
+		copy(dst[l*width:l*width+w], src[l*ld:l*ld+w])
+	}
+}
+
 // interleave transposes into a panel: dst[l·width+r] = src[r·ld+l] for the
-// first rows rows of src (leading dimension ld) and depth columns, four
-// rows at a time for the loads' and stores' sake.
-func interleave[T float](dst []T, width int, src []T, ld, rows, depth int) {
+// first rows rows of src (leading dimension ld) and depth columns, in
+// blocks on a path with a transposing kernel, else four rows at a time
+// for the loads' and stores' sake.
+func interleave[T float](pk *packers[T], dst []T, width int, src []T, ld, rows, depth int) {
 	r := 0
+	if b := pk.block; pk.transpose != nil && rows >= b && depth >= b {
+		var cols int
+		r, cols = rows/b*b, depth/b*b
+		_, _ = src[(r-1)*ld+cols-1], dst[(cols-1)*width+r-1]
+		pk.transpose(r/b, cols/b, &src[0], ld, &dst[0], width)
+		// The columns past the blocks, for the blocks' rows.
+		for i := range r {
+			for l, v := range src[i*ld+cols : i*ld+depth] {
+				dst[(cols+l)*width+i] = v
+			}
+		}
+	}
 	for ; r+4 <= rows; r += 4 {
 		r0 := src[r*ld : r*ld+depth]
 		r1 := src[(r+1)*ld : (r+1)*ld+depth]

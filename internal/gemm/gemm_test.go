@@ -410,3 +410,49 @@ func TestChoose(t *testing.T) {
 	}()
 	choose("avx3")
 }
+
+// TestPackingKernels compares the packing of every path with plain
+// loops, value for value, on panels of every width and odd depths and
+// leading dimensions.
+func TestPackingKernels(t *testing.T) {
+	onPaths(t, func(t *testing.T) {
+		testPacking[float32](t, &active.s.pack)
+		testPacking[float64](t, &active.d.pack)
+	})
+}
+
+func testPacking[T float](t *testing.T, pk *packers[T]) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, width := range []int{4, 6, 8, 16, 32} {
+		for _, rows := range []int{1, 3, 4, 7, 8, 9, 16, 17, 32} {
+			if rows > width {
+				continue
+			}
+			for _, depth := range []int{1, 5, 8, 9, 31, 64, 257} {
+				ld := depth + rng.IntN(5)
+				src := randSlice[T](rng, (rows-1)*ld+depth)
+				got := make([]T, depth*width)
+				interleave(pk, got, width, src, ld, rows, depth)
+				for l := range depth {
+					for r := range rows {
+						if v, want := got[l*width+r], src[r*ld+l]; v != want {
+							t.Fatalf("interleave width %d, %d×%d: dst[%d·%d+%d] = %v, want %v", width, rows, depth, l, width, r, v, want)
+						}
+					}
+				}
+				// copyRows reads depth rows of rows values, ld apart.
+				ld = rows + rng.IntN(5)
+				src = randSlice[T](rng, (depth-1)*ld+rows)
+				got = make([]T, depth*width)
+				copyRows(pk, got, width, src, ld, rows, depth)
+				for l := range depth {
+					for r := range rows {
+						if v, want := got[l*width+r], src[l*ld+r]; v != want {
+							t.Fatalf("copyRows width %d, %d×%d: dst[%d·%d+%d] = %v, want %v", width, rows, depth, l, width, r, v, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -16,6 +16,19 @@ type float interface{ ~float32 | ~float64 }
 type kernel[T float] struct {
 	mr, nr int
 	micro  func(k int, a, b, c *T, ldc int, load bool)
+	pack   packers[T]
+}
+
+// packers are the copying kernels of the packing, on a path that has them
+// (the zero value: plain Go loops). copyRows copies rows rows of
+// chunks·32 bytes from src, lds bytes apart, to dst, ldd bytes apart;
+// transpose sets dst[l·ldd+r] = src[r·lds+l] for r < block·rowBlocks
+// and l < block·depthBlocks (strides in elements). Packing moves values
+// and computes nothing, so every path packs the same panels.
+type packers[T float] struct {
+	copyRows  func(rows, chunks int, src *byte, lds int, dst *byte, ldd int)
+	transpose func(rowBlocks, depthBlocks int, src *T, lds int, dst *T, ldd int)
+	block     int
 }
 
 // vec are the matrix–vector kernels of a path, on unit-stride vectors,

@@ -43,26 +43,38 @@ func axpy1AVX2S(n int, s float32, x, y *float32)
 //go:noescape
 func axpy1AVX2D(n int, s float64, x, y *float64)
 
+//go:noescape
+func copyRowsAVX2(rows, chunks int, src *byte, lds int, dst *byte, ldd int)
+
+//go:noescape
+func transposeAVX2S(rowBlocks, depthBlocks int, src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func transposeAVX2D(rowBlocks, depthBlocks int, src *float64, lds int, dst *float64, ldd int)
+
 var (
 	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+	packAVX2S = packers[float32]{copyRows: copyRowsAVX2, transpose: transposeAVX2S, block: 8}
+	packAVX2D = packers[float64]{copyRows: copyRowsAVX2, transpose: transposeAVX2D, block: 4}
 
 	vecAVX2S = vec[float32]{dot4: dot4AVX2S, dot1: dot1AVX2S, axpy4: axpy4AVX2S, axpy1: axpy1AVX2S}
 	vecAVX2D = vec[float64]{dot4: dot4AVX2D, dot1: dot1AVX2D, axpy4: axpy4AVX2D, axpy1: axpy1AVX2D}
 
 	avx2Path = path{
 		name:   "avx2",
-		s:      kernel[float32]{mr: 6, nr: 16, micro: microAVX2S},
-		d:      kernel[float64]{mr: 6, nr: 8, micro: microAVX2D},
+		s:      kernel[float32]{mr: 6, nr: 16, micro: microAVX2S, pack: packAVX2S},
+		d:      kernel[float64]{mr: 6, nr: 8, micro: microAVX2D, pack: packAVX2D},
 		sv:     vecAVX2S,
 		dv:     vecAVX2D,
 		usable: avx2,
 	}
-	// The AVX-512 path has the AVX2 matrix–vector kernels: they are bound
-	// by memory, not by the vector width.
+	// The AVX-512 path has the AVX2 matrix–vector and packing kernels:
+	// they are bound by memory, not by the vector width.
 	avx512Path = path{
 		name:   "avx512",
-		s:      kernel[float32]{mr: 8, nr: 32, micro: microAVX512S},
-		d:      kernel[float64]{mr: 8, nr: 16, micro: microAVX512D},
+		s:      kernel[float32]{mr: 8, nr: 32, micro: microAVX512S, pack: packAVX2S},
+		d:      kernel[float64]{mr: 8, nr: 16, micro: microAVX512D, pack: packAVX2D},
 		sv:     vecAVX2S,
 		dv:     vecAVX2D,
 		usable: avx2 && cpu.X86.HasAVX512F,

@@ -239,4 +239,80 @@ def dot1(name, size, suf):
 dot1('dot1AVX2S', 4, 'S')
 dot1('dot1AVX2D', 8, 'D')
 
+def copyRows():
+    w('// func copyRowsAVX2(rows, chunks int, src *byte, lds int, dst *byte, ldd int)')
+    w('// Copies rows rows of chunks·32 bytes, from src at stride lds bytes to dst')
+    w('// at stride ldd: packing a panel of a stored matrix.')
+    w('TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-48')
+    w('\tMOVQ rows+0(FP), CX\n\tMOVQ chunks+8(FP), R11\n\tMOVQ src+16(FP), SI')
+    w('\tMOVQ lds+24(FP), R8\n\tMOVQ dst+32(FP), DI\n\tMOVQ ldd+40(FP), R9')
+    w('\tTESTQ CX, CX\n\tJE done')
+    w('row:')
+    w('\tMOVQ SI, AX\n\tMOVQ DI, DX\n\tMOVQ R11, BX')
+    w('chunk:')
+    w('\tVMOVUPS (AX), Y0\n\tVMOVUPS Y0, (DX)\n\tADDQ $32, AX\n\tADDQ $32, DX\n\tDECQ BX\n\tJNE chunk')
+    w('\tADDQ R8, SI\n\tADDQ R9, DI\n\tDECQ CX\n\tJNE row')
+    w('done:')
+    w('\tVZEROUPPER\n\tRET\n')
+
+copyRows()
+
+def transpose(name, size, suf):
+    """dst[l·ldd+r] = src[r·lds+l] in blocks of b×b (b = 32/size lanes)."""
+    b = 32//size
+    sh = {4:2,8:3}[size]
+    w(f'// func {name}(rowBlocks, depthBlocks int, src *float{size*8}, lds int, dst *float{size*8}, ldd int)')
+    w(f'// dst[l·ldd+r] = src[r·lds+l] for r < {b}·rowBlocks and l < {b}·depthBlocks,')
+    w(f'// one {b}×{b} block in registers at a time: the transposing packing of a panel.')
+    w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
+    w('\tMOVQ rowBlocks+0(FP), R12\n\tMOVQ src+16(FP), R13\n\tMOVQ lds+24(FP), R8\n\tMOVQ dst+32(FP), R14\n\tMOVQ ldd+40(FP), R9')
+    w(f'\tSHLQ ${sh}, R8\n\tSHLQ ${sh}, R9')
+    w('\tTESTQ R12, R12\n\tJE done')
+    w('\tMOVQ depthBlocks+8(FP), R10\n\tTESTQ R10, R10\n\tJE done')
+    w('rowblock:')
+    w('\tMOVQ depthBlocks+8(FP), CX\n\tMOVQ R13, SI\n\tMOVQ R14, DI')
+    w('block:')
+    # Load b rows of b values.
+    w('\tMOVQ SI, AX')
+    for i in range(b):
+        w(f'\tVMOVUP{suf} (AX), Y{i}')
+        if i < b-1: w('\tADDQ R8, AX')
+    if size == 4:
+        for i in range(0, 8, 2):
+            w(f'\tVUNPCKLPS Y{i+1}, Y{i}, Y{8+i}')
+            w(f'\tVUNPCKHPS Y{i+1}, Y{i}, Y{9+i}')
+        # Y8..Y15: t0..t7
+        for q, (x, y) in enumerate([(8, 10), (12, 14)]):
+            base = 4*q
+            w(f'\tVSHUFPS $0x44, Y{y}, Y{x}, Y{base}')
+            w(f'\tVSHUFPS $0xEE, Y{y}, Y{x}, Y{base+1}')
+            w(f'\tVSHUFPS $0x44, Y{y+1}, Y{x+1}, Y{base+2}')
+            w(f'\tVSHUFPS $0xEE, Y{y+1}, Y{x+1}, Y{base+3}')
+        # Y0..Y3 from rows 0-3, Y4..Y7 from rows 4-7: column c of the block
+        # is lane c%4 group, halves c<4 low.
+        for c in range(4):
+            w(f'\tVPERM2F128 $0x20, Y{4+c}, Y{c}, Y{8+c}')
+            w(f'\tVPERM2F128 $0x31, Y{4+c}, Y{c}, Y{12+c}')
+        outs = [8, 9, 10, 11, 12, 13, 14, 15]
+    else:
+        w('\tVUNPCKLPD Y1, Y0, Y4\n\tVUNPCKHPD Y1, Y0, Y5\n\tVUNPCKLPD Y3, Y2, Y6\n\tVUNPCKHPD Y3, Y2, Y7')
+        w('\tVPERM2F128 $0x20, Y6, Y4, Y8\n\tVPERM2F128 $0x20, Y7, Y5, Y9\n\tVPERM2F128 $0x31, Y6, Y4, Y10\n\tVPERM2F128 $0x31, Y7, Y5, Y11')
+        outs = [8, 9, 10, 11]
+    w('\tMOVQ DI, DX')
+    for c, r in enumerate(outs):
+        w(f'\tVMOVUP{suf} Y{r}, (DX)')
+        if c < b-1: w('\tADDQ R9, DX')
+    w(f'\tADDQ ${b*size}, SI')
+    w(f'\tLEAQ (DX)(R9*1), DI')
+    w('\tDECQ CX\n\tJNE block')
+    # Next block of rows: src b rows on, dst b values on.
+    w(f'\tLEAQ (R13)(R8*{b}), R13')
+    w(f'\tADDQ ${b*size}, R14')
+    w('\tDECQ R12\n\tJNE rowblock')
+    w('done:')
+    w('\tVZEROUPPER\n\tRET\n')
+
+transpose('transposeAVX2S', 4, 'S')
+transpose('transposeAVX2D', 8, 'D')
+
 open('kernel_amd64.s', 'w').write('\n'.join(out))
