@@ -159,10 +159,13 @@ func opCases(dt Dtype) []struct {
 func TestOpGradientsAndHessians(t *testing.T) {
 	// Convolutions unfold groups of images: all 3 at once, one at a
 	// time, and 2 then 1 (for the inputs of up to 7×7 positions here).
-	defer func(c int) { convChunk = c }(convChunk)
+	// And every stride-1 convolution on grids as well as unfolded.
+	defer func(c int, w float64) { convChunk, maxGridWaste = c, w }(convChunk, maxGridWaste)
 	for _, chunk := range []int{2048, 1, 60} {
-		convChunk = chunk
-		testOpGradientsAndHessians(t, fmt.Sprintf("chunk%d/", chunk))
+		for _, waste := range []float64{0, math.Inf(1)} {
+			convChunk, maxGridWaste = chunk, waste
+			testOpGradientsAndHessians(t, fmt.Sprintf("chunk%d_grid%v/", chunk, waste > 0))
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"sgdlab/internal/gemm"
 )
 
 // A convolution is three operations on one window geometry g and cout
@@ -58,8 +60,16 @@ type convOp struct {
 }
 
 type convScratch struct {
-	cols32, tmp32 []float32
-	cols64, tmp64 []float64
+	s    convBufs[float32]
+	d    convBufs[float64]
+	offs []int // a grid's row offsets
+}
+
+// convBufs are the scratch buffers of one precision: cols for a group's
+// unfolded columns or grid, tmp for a product's operand or result,
+// turned for turned filters.
+type convBufs[T float] struct {
+	cols, tmp, turned []T
 }
 
 func newConvOp(kind convKind, g window, cout int) convOp {
@@ -107,10 +117,20 @@ func (op convOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn
 func (op convOp) compute(out any, in []any) {
 	switch o := out.(type) {
 	case []float64:
-		convCompute(op, o, in[0].([]float64), in[1].([]float64), &op.sc.cols64, &op.sc.tmp64, dgemm)
+		kern := convKernels[float64]{dgemm, gemm.DgemmRows}
+		convCompute(op, o, in[0].([]float64), in[1].([]float64), &op.sc.d, &op.sc.offs, kern)
 	case []float32:
-		convCompute(op, o, in[0].([]float32), in[1].([]float32), &op.sc.cols32, &op.sc.tmp32, sgemm)
+		kern := convKernels[float32]{sgemm, gemm.SgemmRows}
+		convCompute(op, o, in[0].([]float32), in[1].([]float32), &op.sc.s, &op.sc.offs, kern)
 	}
+}
+
+// convKernels are the products of a convolution: of stored matrices, on
+// blasImpl, and of a matrix whose rows lie at offsets of a grid (see
+// grid), on sgdlab's kernels.
+type convKernels[T float] struct {
+	gemm gemmFunc[T]
+	rows func(trans bool, m, n, k int, alpha T, a []T, lda int, b []T, rows []int, beta T, c []T, ldc int)
 }
 
 // gemmFunc is a BLAS gemm with α = 1.
@@ -125,9 +145,27 @@ func dgemm(tA, tB blas.Transpose, m, n, k int, a []float64, lda int, b []float64
 }
 
 // convCompute runs op on its operands a and b into out, a group of
-// images at a time.
-func convCompute[T float](op convOp, out, a, b []T, colsBuf, tmpBuf *[]T, gemm gemmFunc[T]) {
+// images at a time: on grids where they pay (stride 1 on large enough
+// images), else unfolding the group's images.
+func convCompute[T float](op convOp, out, a, b []T, sc *convBufs[T], offsBuf *[]int, kern convKernels[T]) {
 	g, cout, ckk := op.g, op.cout, op.ckk()
+	colsBuf, tmpBuf := &sc.cols, &sc.tmp
+	if _, ok := newGrid(g); ok && op.kind != convData {
+		convGrid(op.kind == convFwd, g, cout, out, a, b, colsBuf, tmpBuf, offsBuf, kern.rows)
+		return
+	}
+	if op.kind == convData && g.stride == 1 {
+		// A stride-1 convolution's adjoint is the convolution of y with
+		// the filters turned by 180° and their channels swapped, padded
+		// by k−1−pad: on a grid, a product with c output rows instead of
+		// c·k·k and no folding of columns back.
+		adj := window{batch: g.batch, c: cout, h: g.oh, w: g.ow, k: g.k, stride: 1, pad: g.k - 1 - g.pad, oh: g.h, ow: g.w}
+		if _, ok := newGrid(adj); ok {
+			convGrid(true, adj, g.c, out, a, turnFilters(b, &sc.turned, cout, g.c, g.k), colsBuf, tmpBuf, offsBuf, kern.rows)
+			return
+		}
+	}
+	gemm := kern.gemm
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	group := max(1, min(g.batch, convChunk/ohw))
 	if len(*colsBuf) < ckk*group*ohw {
@@ -159,6 +197,70 @@ func convCompute[T float](op convOp, out, a, b []T, colsBuf, tmpBuf *[]T, gemm g
 			gemm(blas.NoTrans, blas.Trans, cout, ckk, n, y, n, cols, n, beta, out, ckk)
 		}
 	}
+}
+
+// convGrid runs the convolution of geometry g to cout channels (fwd: a
+// = x, b = W) or its filter gradient (a = y, b = x) on grids, a group of
+// images at a time.
+func convGrid[T float](fwd bool, g window, cout int, out, a, b []T, stackBuf, tmpBuf *[]T, offsBuf *[]int, rows func(trans bool, m, n, k int, alpha T, a []T, lda int, b []T, rows []int, beta T, c []T, ldc int)) {
+	ckk := g.c * g.k * g.k
+	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
+	full, _ := newGrid(g)
+	group := max(1, min(g.batch, convChunk/(full.imgStride)))
+	if len(*offsBuf) < ckk {
+		*offsBuf = make([]int, ckk)
+	}
+	offs := (*offsBuf)[:ckk]
+	for b0 := 0; b0 < g.batch; b0 += group {
+		b1 := min(g.batch, b0+group)
+		sub := g
+		sub.batch = b1 - b0
+		gr, _ := newGrid(sub)
+		if b0 == 0 || b1-b0 < group {
+			gr.rows(offs)
+		}
+		xp := grow(stackBuf, g.c*gr.size)
+		tmp := grow(tmpBuf, cout*gr.positions)
+		if fwd {
+			stack(gr, a[b0*chw:b1*chw], xp)
+			rows(false, cout, gr.positions, ckk, 1, b, ckk, xp, offs, 0, tmp, gr.positions)
+			gather(gr, cout, tmp, out[b0*cout*ohw:b1*cout*ohw])
+			continue
+		}
+		stack(gr, b[b0*chw:b1*chw], xp)
+		spread(gr, cout, a[b0*cout*ohw:b1*cout*ohw], tmp)
+		beta := T(1)
+		if b0 == 0 {
+			beta = 0
+		}
+		rows(true, cout, ckk, gr.positions, 1, tmp, gr.positions, xp, offs, beta, out, ckk)
+	}
+}
+
+// turnFilters returns in *buf the filters w, (cout, cin, k, k), with
+// input and output channels swapped and each k×k filter turned by 180°:
+// (cin, cout, k, k) with entry (ci, co, i, j) = w[co, ci, k−1−i, k−1−j].
+func turnFilters[T float](w []T, buf *[]T, cout, cin, k int) []T {
+	kk := k * k
+	t := grow(buf, cout*cin*kk)
+	for co := range cout {
+		for ci := range cin {
+			src := w[(co*cin+ci)*kk:][:kk]
+			dst := t[(ci*cout+co)*kk:][:kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+	return t
+}
+
+// grow returns (*buf)[:n], reallocating *buf if it is shorter.
+func grow[T float](buf *[]T, n int) []T {
+	if len(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
 }
 
 // convFwdGroup computes the convolution of the images x of group sub,

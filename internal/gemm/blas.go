@@ -43,7 +43,7 @@ func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if (alpha == 0 || k == 0) && beta == 1 {
 		return
 	}
-	gemm(&active.d, calls64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(&active.d, calls64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
 }
 
 // Sgemm is Dgemm in float32.
@@ -55,7 +55,7 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if (alpha == 0 || k == 0) && beta == 1 {
 		return
 	}
-	gemm(&active.s, calls32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(&active.s, calls32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
 }
 
 // Dgemv computes y = alpha·op(A)·x + beta·y for a row-major m×n A with

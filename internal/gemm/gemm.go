@@ -71,7 +71,8 @@ type call[T float] struct {
 	lda, ldb, ldc int
 	parts, chunk  int
 	byRows        bool
-	fresh         bool // beta 0: C is overwritten, not read
+	fresh         bool  // beta 0: C is overwritten, not read
+	rowsB         []int // if not nil, the offsets in b of the stored rows of B (see SgemmRows)
 	wg            sync.WaitGroup
 }
 
@@ -82,8 +83,9 @@ var (
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C for row-major operands,
 // op(A) m×k and op(B) k×n; the arguments are valid. tA and tB say whether
-// A and B are stored transposed.
-func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// A and B are stored transposed; rowsB, if not nil, gives the offsets in b
+// of the rows of B (or of Bᵀ if tB) instead of ldb.
+func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, rowsB []int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -107,7 +109,7 @@ func gemm[T float](kern *kernel[T], free free[call[T]], tA, tB bool, m, n, k int
 		return
 	}
 	g := free.get()
-	*g = call[T]{k: kern, tA: tA, tB: tB, m: m, n: n, kk: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: 1, fresh: beta == 0}
+	*g = call[T]{k: kern, tA: tA, tB: tB, m: m, n: n, kk: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: 1, fresh: beta == 0, rowsB: rowsB}
 	// GOMAXPROCS takes a lock: asked only when the product is large.
 	if m*n*k >= parallelWork {
 		if procs := runtime.GOMAXPROCS(0); procs > 1 {
@@ -164,7 +166,7 @@ func (g *call[T]) block(bf *buffers[T], i0, i1, j0, j1 int) {
 		for pc := 0; pc < g.kk; pc += depth {
 			kb := min(depth, g.kk-pc)
 			load := pc > 0 || !g.fresh
-			packB(&g.k.pack, bf.b, g.tB, g.b, g.ldb, pc, kb, jc, nb, nr)
+			packB(&g.k.pack, bf.b, g.tB, g.b, g.ldb, g.rowsB, pc, kb, jc, nb, nr)
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
 				packA(&g.k.pack, bf.a, g.tA, g.a, g.lda, ic, mb, pc, kb, mr, g.alpha)
@@ -222,18 +224,60 @@ func packA[T float](pk *packers[T], dst []T, trans bool, a []T, lda, i0, rows, p
 
 // packB copies rows [p0, p0+depth) and columns [j0, j0+cols) of op(B)
 // into panels of nr columns: for each panel, row after row, nr values
-// each, columns past the end zero.
-func packB[T float](pk *packers[T], dst []T, trans bool, b []T, ldb, p0, depth, j0, cols, nr int) {
+// each, columns past the end zero. With rows, row i of the stored form
+// (B, or Bᵀ if trans) is b[rows[i]:].
+func packB[T float](pk *packers[T], dst []T, trans bool, b []T, ldb int, rows []int, p0, depth, j0, cols, nr int) {
 	for jr := 0; jr < cols; jr += nr {
 		panel := dst[jr*depth : (jr+nr)*depth]
 		w := min(nr, cols-jr)
 		if w < nr {
 			clear(panel)
 		}
-		if trans {
+		switch {
+		case rows != nil && trans:
+			interleaveAt(pk, panel, nr, b, rows[j0+jr:j0+jr+w], p0, depth)
+		case rows != nil:
+			copyRowsAt(pk, panel, nr, b, rows[p0:p0+depth], j0+jr, w)
+		case trans:
 			interleave(pk, panel, nr, b[(j0+jr)*ldb+p0:], ldb, w, depth)
-		} else {
+		default:
 			copyRows(pk, panel, nr, b[p0*ldb+j0+jr:], ldb, w, depth)
+		}
+	}
+}
+
+// copyRowsAt is copyRows of the rows b[offs[l]+j0:], w values each.
+func copyRowsAt[T float](pk *packers[T], dst []T, width int, b []T, offs []int, j0, w int) {
+	size := int(unsafe.Sizeof(b[0]))
+	if pk.copyRowsAt != nil && w == width && width*size%32 == 0 {
+		// The offsets were checked against b by the caller of the product.
+		_ = dst[len(offs)*width-1]
+		pk.copyRowsAt(len(offs), width*size/32, (*byte)(unsafe.Pointer(&b[j0])), &offs[0], size, (*byte)(unsafe.Pointer(&dst[0])), width*size)
+		return
+	}
+	for l, off := range offs {
+		copy(dst[l*width:l*width+w], b[off+j0:off+j0+w])
+	}
+}
+
+// interleaveAt is interleave of the rows b[offs[r]+p0:], depth values
+// each.
+func interleaveAt[T float](pk *packers[T], dst []T, width int, b []T, offs []int, p0, depth int) {
+	rows, r := len(offs), 0
+	if bl := pk.block; pk.transposeAt != nil && rows >= bl && depth >= bl {
+		var cols int
+		r, cols = rows/bl*bl, depth/bl*bl
+		_ = dst[(cols-1)*width+r-1]
+		pk.transposeAt(r/bl, cols/bl, &b[p0], &offs[0], &dst[0], width)
+		for i, off := range offs[:r] {
+			for l, v := range b[off+p0+cols : off+p0+depth] {
+				dst[(cols+l)*width+i] = v
+			}
+		}
+	}
+	for ; r < rows; r++ {
+		for l, v := range b[offs[r]+p0 : offs[r]+p0+depth] {
+			dst[l*width+r] = v
 		}
 	}
 }

@@ -23,12 +23,16 @@ type kernel[T float] struct {
 // (the zero value: plain Go loops). copyRows copies rows rows of
 // chunks·32 bytes from src, lds bytes apart, to dst, ldd bytes apart;
 // transpose sets dst[l·ldd+r] = src[r·lds+l] for r < block·rowBlocks
-// and l < block·depthBlocks (strides in elements). Packing moves values
-// and computes nothing, so every path packs the same panels.
+// and l < block·depthBlocks (strides in elements). copyRowsAt and
+// transposeAt do as much for rows at offsets: row i of the source at
+// base + offs[i] elements (of size bytes). Packing moves values and
+// computes nothing, so every path packs the same panels.
 type packers[T float] struct {
-	copyRows  func(rows, chunks int, src *byte, lds int, dst *byte, ldd int)
-	transpose func(rowBlocks, depthBlocks int, src *T, lds int, dst *T, ldd int)
-	block     int
+	copyRows    func(rows, chunks int, src *byte, lds int, dst *byte, ldd int)
+	copyRowsAt  func(rows, chunks int, base *byte, offs *int, size int, dst *byte, ldd int)
+	transpose   func(rowBlocks, depthBlocks int, src *T, lds int, dst *T, ldd int)
+	transposeAt func(rowBlocks, depthBlocks int, base *T, offs *int, dst *T, ldd int)
+	block       int
 }
 
 // vec are the matrix–vector kernels of a path, on unit-stride vectors,

@@ -47,6 +47,15 @@ func axpy1AVX2D(n int, s float64, x, y *float64)
 func copyRowsAVX2(rows, chunks int, src *byte, lds int, dst *byte, ldd int)
 
 //go:noescape
+func copyRowsAtAVX2(rows, chunks int, base *byte, offs *int, size int, dst *byte, ldd int)
+
+//go:noescape
+func transposeAtAVX2S(rowBlocks, depthBlocks int, base *float32, offs *int, dst *float32, ldd int)
+
+//go:noescape
+func transposeAtAVX2D(rowBlocks, depthBlocks int, base *float64, offs *int, dst *float64, ldd int)
+
+//go:noescape
 func transposeAVX2S(rowBlocks, depthBlocks int, src *float32, lds int, dst *float32, ldd int)
 
 //go:noescape
@@ -55,8 +64,8 @@ func transposeAVX2D(rowBlocks, depthBlocks int, src *float64, lds int, dst *floa
 var (
 	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-	packAVX2S = packers[float32]{copyRows: copyRowsAVX2, transpose: transposeAVX2S, block: 8}
-	packAVX2D = packers[float64]{copyRows: copyRowsAVX2, transpose: transposeAVX2D, block: 4}
+	packAVX2S = packers[float32]{copyRows: copyRowsAVX2, copyRowsAt: copyRowsAtAVX2, transpose: transposeAVX2S, transposeAt: transposeAtAVX2S, block: 8}
+	packAVX2D = packers[float64]{copyRows: copyRowsAVX2, copyRowsAt: copyRowsAtAVX2, transpose: transposeAVX2D, transposeAt: transposeAtAVX2D, block: 4}
 
 	vecAVX2S = vec[float32]{dot4: dot4AVX2S, dot1: dot1AVX2S, axpy4: axpy4AVX2S, axpy1: axpy1AVX2S}
 	vecAVX2D = vec[float64]{dot4: dot4AVX2D, dot1: dot1AVX2D, axpy4: axpy4AVX2D, axpy1: axpy1AVX2D}

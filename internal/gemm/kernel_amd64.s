@@ -1271,6 +1271,39 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyRowsAtAVX2(rows, chunks int, base *byte, offs *int, size int, dst *byte, ldd int)
+// copyRowsAVX2 with row l at base + offs[l]·size bytes.
+TEXT ·copyRowsAtAVX2(SB), NOSPLIT, $0-56
+	MOVQ rows+0(FP), CX
+	MOVQ chunks+8(FP), R11
+	MOVQ base+16(FP), SI
+	MOVQ offs+24(FP), R10
+	MOVQ size+32(FP), R12
+	MOVQ dst+40(FP), DI
+	MOVQ ldd+48(FP), R9
+	TESTQ CX, CX
+	JE done
+row:
+	MOVQ (R10), AX
+	IMULQ R12, AX
+	ADDQ SI, AX
+	MOVQ DI, DX
+	MOVQ R11, BX
+chunk:
+	VMOVUPS (AX), Y0
+	VMOVUPS Y0, (DX)
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ BX
+	JNE chunk
+	ADDQ $8, R10
+	ADDQ R9, DI
+	DECQ CX
+	JNE row
+done:
+	VZEROUPPER
+	RET
+
 // func transposeAVX2S(rowBlocks, depthBlocks int, src *float32, lds int, dst *float32, ldd int)
 // dst[l·ldd+r] = src[r·lds+l] for r < 8·rowBlocks and l < 8·depthBlocks,
 // one 8×8 block in registers at a time: the transposing packing of a panel.
@@ -1289,8 +1322,8 @@ TEXT ·transposeAVX2S(SB), NOSPLIT, $0-48
 	JE done
 rowblock:
 	MOVQ depthBlocks+8(FP), CX
-	MOVQ R13, SI
 	MOVQ R14, DI
+	MOVQ R13, SI
 block:
 	MOVQ SI, AX
 	VMOVUPS (AX), Y0
@@ -1378,8 +1411,8 @@ TEXT ·transposeAVX2D(SB), NOSPLIT, $0-48
 	JE done
 rowblock:
 	MOVQ depthBlocks+8(FP), CX
-	MOVQ R13, SI
 	MOVQ R14, DI
+	MOVQ R13, SI
 block:
 	MOVQ SI, AX
 	VMOVUPD (AX), Y0
@@ -1410,6 +1443,146 @@ block:
 	DECQ CX
 	JNE block
 	LEAQ (R13)(R8*4), R13
+	ADDQ $32, R14
+	DECQ R12
+	JNE rowblock
+done:
+	VZEROUPPER
+	RET
+
+// func transposeAtAVX2S(rowBlocks, depthBlocks int, base *float32, offs *int, dst *float32, ldd int)
+// transposeAVX2S with row r at base + offs[r] (in elements).
+TEXT ·transposeAtAVX2S(SB), NOSPLIT, $0-48
+	MOVQ rowBlocks+0(FP), R12
+	MOVQ offs+24(FP), R13
+	MOVQ dst+32(FP), R14
+	MOVQ ldd+40(FP), R9
+	SHLQ $2, R9
+	TESTQ R12, R12
+	JE done
+	MOVQ depthBlocks+8(FP), R10
+	TESTQ R10, R10
+	JE done
+rowblock:
+	MOVQ depthBlocks+8(FP), CX
+	MOVQ R14, DI
+	MOVQ base+16(FP), SI
+block:
+	MOVQ 0(R13), AX
+	VMOVUPS (SI)(AX*4), Y0
+	MOVQ 8(R13), AX
+	VMOVUPS (SI)(AX*4), Y1
+	MOVQ 16(R13), AX
+	VMOVUPS (SI)(AX*4), Y2
+	MOVQ 24(R13), AX
+	VMOVUPS (SI)(AX*4), Y3
+	MOVQ 32(R13), AX
+	VMOVUPS (SI)(AX*4), Y4
+	MOVQ 40(R13), AX
+	VMOVUPS (SI)(AX*4), Y5
+	MOVQ 48(R13), AX
+	VMOVUPS (SI)(AX*4), Y6
+	MOVQ 56(R13), AX
+	VMOVUPS (SI)(AX*4), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	MOVQ DI, DX
+	VMOVUPS Y8, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y9, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y10, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y11, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y12, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y13, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y14, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y15, (DX)
+	ADDQ $32, SI
+	LEAQ (DX)(R9*1), DI
+	DECQ CX
+	JNE block
+	ADDQ $64, R13
+	ADDQ $32, R14
+	DECQ R12
+	JNE rowblock
+done:
+	VZEROUPPER
+	RET
+
+// func transposeAtAVX2D(rowBlocks, depthBlocks int, base *float64, offs *int, dst *float64, ldd int)
+// transposeAVX2D with row r at base + offs[r] (in elements).
+TEXT ·transposeAtAVX2D(SB), NOSPLIT, $0-48
+	MOVQ rowBlocks+0(FP), R12
+	MOVQ offs+24(FP), R13
+	MOVQ dst+32(FP), R14
+	MOVQ ldd+40(FP), R9
+	SHLQ $3, R9
+	TESTQ R12, R12
+	JE done
+	MOVQ depthBlocks+8(FP), R10
+	TESTQ R10, R10
+	JE done
+rowblock:
+	MOVQ depthBlocks+8(FP), CX
+	MOVQ R14, DI
+	MOVQ base+16(FP), SI
+block:
+	MOVQ 0(R13), AX
+	VMOVUPD (SI)(AX*8), Y0
+	MOVQ 8(R13), AX
+	VMOVUPD (SI)(AX*8), Y1
+	MOVQ 16(R13), AX
+	VMOVUPD (SI)(AX*8), Y2
+	MOVQ 24(R13), AX
+	VMOVUPD (SI)(AX*8), Y3
+	VUNPCKLPD Y1, Y0, Y4
+	VUNPCKHPD Y1, Y0, Y5
+	VUNPCKLPD Y3, Y2, Y6
+	VUNPCKHPD Y3, Y2, Y7
+	VPERM2F128 $0x20, Y6, Y4, Y8
+	VPERM2F128 $0x20, Y7, Y5, Y9
+	VPERM2F128 $0x31, Y6, Y4, Y10
+	VPERM2F128 $0x31, Y7, Y5, Y11
+	MOVQ DI, DX
+	VMOVUPD Y8, (DX)
+	ADDQ R9, DX
+	VMOVUPD Y9, (DX)
+	ADDQ R9, DX
+	VMOVUPD Y10, (DX)
+	ADDQ R9, DX
+	VMOVUPD Y11, (DX)
+	ADDQ $32, SI
+	LEAQ (DX)(R9*1), DI
+	DECQ CX
+	JNE block
+	ADDQ $32, R13
 	ADDQ $32, R14
 	DECQ R12
 	JNE rowblock

@@ -257,26 +257,55 @@ def copyRows():
 
 copyRows()
 
-def transpose(name, size, suf):
+def copyRowsAt():
+    w('// func copyRowsAtAVX2(rows, chunks int, base *byte, offs *int, size int, dst *byte, ldd int)')
+    w('// copyRowsAVX2 with row l at base + offs[l]·size bytes.')
+    w('TEXT ·copyRowsAtAVX2(SB), NOSPLIT, $0-56')
+    w('\tMOVQ rows+0(FP), CX\n\tMOVQ chunks+8(FP), R11\n\tMOVQ base+16(FP), SI')
+    w('\tMOVQ offs+24(FP), R10\n\tMOVQ size+32(FP), R12\n\tMOVQ dst+40(FP), DI\n\tMOVQ ldd+48(FP), R9')
+    w('\tTESTQ CX, CX\n\tJE done')
+    w('row:')
+    w('\tMOVQ (R10), AX\n\tIMULQ R12, AX\n\tADDQ SI, AX\n\tMOVQ DI, DX\n\tMOVQ R11, BX')
+    w('chunk:')
+    w('\tVMOVUPS (AX), Y0\n\tVMOVUPS Y0, (DX)\n\tADDQ $32, AX\n\tADDQ $32, DX\n\tDECQ BX\n\tJNE chunk')
+    w('\tADDQ $8, R10\n\tADDQ R9, DI\n\tDECQ CX\n\tJNE row')
+    w('done:')
+    w('\tVZEROUPPER\n\tRET\n')
+
+copyRowsAt()
+
+def transpose(name, size, suf, at=False):
     """dst[l·ldd+r] = src[r·lds+l] in blocks of b×b (b = 32/size lanes)."""
     b = 32//size
     sh = {4:2,8:3}[size]
-    w(f'// func {name}(rowBlocks, depthBlocks int, src *float{size*8}, lds int, dst *float{size*8}, ldd int)')
-    w(f'// dst[l·ldd+r] = src[r·lds+l] for r < {b}·rowBlocks and l < {b}·depthBlocks,')
-    w(f'// one {b}×{b} block in registers at a time: the transposing packing of a panel.')
-    w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
-    w('\tMOVQ rowBlocks+0(FP), R12\n\tMOVQ src+16(FP), R13\n\tMOVQ lds+24(FP), R8\n\tMOVQ dst+32(FP), R14\n\tMOVQ ldd+40(FP), R9')
-    w(f'\tSHLQ ${sh}, R8\n\tSHLQ ${sh}, R9')
+    if at:
+        w(f'// func {name}(rowBlocks, depthBlocks int, base *float{size*8}, offs *int, dst *float{size*8}, ldd int)')
+        w(f'// {name.replace("At", "")} with row r at base + offs[r] (in elements).')
+        w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
+        w('\tMOVQ rowBlocks+0(FP), R12\n\tMOVQ offs+24(FP), R13\n\tMOVQ dst+32(FP), R14\n\tMOVQ ldd+40(FP), R9')
+        w(f'\tSHLQ ${sh}, R9')
+    else:
+        w(f'// func {name}(rowBlocks, depthBlocks int, src *float{size*8}, lds int, dst *float{size*8}, ldd int)')
+        w(f'// dst[l·ldd+r] = src[r·lds+l] for r < {b}·rowBlocks and l < {b}·depthBlocks,')
+        w(f'// one {b}×{b} block in registers at a time: the transposing packing of a panel.')
+        w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
+        w('\tMOVQ rowBlocks+0(FP), R12\n\tMOVQ src+16(FP), R13\n\tMOVQ lds+24(FP), R8\n\tMOVQ dst+32(FP), R14\n\tMOVQ ldd+40(FP), R9')
+        w(f'\tSHLQ ${sh}, R8\n\tSHLQ ${sh}, R9')
     w('\tTESTQ R12, R12\n\tJE done')
     w('\tMOVQ depthBlocks+8(FP), R10\n\tTESTQ R10, R10\n\tJE done')
     w('rowblock:')
-    w('\tMOVQ depthBlocks+8(FP), CX\n\tMOVQ R13, SI\n\tMOVQ R14, DI')
+    w('\tMOVQ depthBlocks+8(FP), CX\n\tMOVQ R14, DI')
+    w('\tMOVQ base+16(FP), SI' if at else '\tMOVQ R13, SI')
     w('block:')
     # Load b rows of b values.
-    w('\tMOVQ SI, AX')
-    for i in range(b):
-        w(f'\tVMOVUP{suf} (AX), Y{i}')
-        if i < b-1: w('\tADDQ R8, AX')
+    if at:
+        for i in range(b):
+            w(f'\tMOVQ {8*i}(R13), AX\n\tVMOVUP{suf} (SI)(AX*{size}), Y{i}')
+    else:
+        w('\tMOVQ SI, AX')
+        for i in range(b):
+            w(f'\tVMOVUP{suf} (AX), Y{i}')
+            if i < b-1: w('\tADDQ R8, AX')
     if size == 4:
         for i in range(0, 8, 2):
             w(f'\tVUNPCKLPS Y{i+1}, Y{i}, Y{8+i}')
@@ -306,7 +335,7 @@ def transpose(name, size, suf):
     w(f'\tLEAQ (DX)(R9*1), DI')
     w('\tDECQ CX\n\tJNE block')
     # Next block of rows: src b rows on, dst b values on.
-    w(f'\tLEAQ (R13)(R8*{b}), R13')
+    w(f'\tADDQ ${8*b}, R13' if at else f'\tLEAQ (R13)(R8*{b}), R13')
     w(f'\tADDQ ${b*size}, R14')
     w('\tDECQ R12\n\tJNE rowblock')
     w('done:')
@@ -314,5 +343,7 @@ def transpose(name, size, suf):
 
 transpose('transposeAVX2S', 4, 'S')
 transpose('transposeAVX2D', 8, 'D')
+transpose('transposeAtAVX2S', 4, 'S', at=True)
+transpose('transposeAtAVX2D', 8, 'D', at=True)
 
 open('kernel_amd64.s', 'w').write('\n'.join(out))
