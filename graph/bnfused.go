@@ -139,10 +139,7 @@ func bnCompute[T float](op bnOp, out []T, in [4][]T) {
 			a, muT, bt := T(float64(gamma[j])*inv), T(mu), beta[j]
 			for i := 0; i < b; i++ {
 				off := (i*c + j) * r
-				dst := out[off : off+r]
-				for k, v := range x[off : off+r] {
-					dst[k] = (v-muT)*a + bt
-				}
+				normalize(out[off:off+r], x[off:off+r], muT, a, bt)
 			}
 		}
 	case bnGradStats:
@@ -169,10 +166,7 @@ func bnCompute[T float](op bnOp, out []T, in [4][]T) {
 			C := T(-scale*mg + scale*mgx*inv*mu)
 			for i := 0; i < b; i++ {
 				off := (i*c + j) * r
-				gs, dst := g[off:off+r], out[off:off+r]
-				for k, v := range x[off : off+r] {
-					dst[k] = A*gs[k] + B*v + C
-				}
+				gradX(out[off:off+r], x[off:off+r], g[off:off+r], A, B, C)
 			}
 		}
 	case bnRow0:
@@ -182,57 +176,95 @@ func bnCompute[T float](op bnOp, out []T, in [4][]T) {
 	}
 }
 
+// normalize sets dst to (x − mu)·a + b.
+func normalize[T float](dst, x []T, mu, a, b T) {
+	x = x[:len(dst)]
+	k := 0
+	if d, ok := any(dst).([]float32); ok && elemAsm && len(d) >= 8 {
+		k = len(d) &^ 7
+		bnAffineAVX2(k, &any(x).([]float32)[0], &d[0], float32(mu), float32(a), float32(b))
+	}
+	for ; k < len(dst); k++ {
+		dst[k] = (x[k]-mu)*a + b
+	}
+}
+
+// gradX sets dst to A·g + B·x + C, added in that order.
+func gradX[T float](dst, x, g []T, A, B, C T) {
+	x, g = x[:len(dst)], g[:len(dst)]
+	k := 0
+	if d, ok := any(dst).([]float32); ok && elemAsm && len(d) >= 8 {
+		k = len(d) &^ 7
+		bnGradAVX2(k, &any(x).([]float32)[0], &any(g).([]float32)[0], &d[0], float32(A), float32(B), float32(C))
+	}
+	for ; k < len(dst); k++ {
+		dst[k] = A*g[k] + B*x[k] + C
+	}
+}
+
 // sum64 returns Σ x in float64, in four interleaved partial sums.
 func sum64[T float](x []T) float64 {
-	var s0, s1, s2, s3 float64
+	var s [4]float64
 	k := 0
+	if xs, ok := any(x).([]float32); ok && elemAsm && len(xs) >= 4 {
+		k = len(xs) &^ 3
+		sum4AVX2(k, &xs[0], &s)
+	}
 	for ; k+4 <= len(x); k += 4 {
-		s0 += float64(x[k])
-		s1 += float64(x[k+1])
-		s2 += float64(x[k+2])
-		s3 += float64(x[k+3])
+		s[0] += float64(x[k])
+		s[1] += float64(x[k+1])
+		s[2] += float64(x[k+2])
+		s[3] += float64(x[k+3])
 	}
 	for ; k < len(x); k++ {
-		s0 += float64(x[k])
+		s[0] += float64(x[k])
 	}
-	return (s0 + s1) + (s2 + s3)
+	return (s[0] + s[1]) + (s[2] + s[3])
 }
 
 // sqDev64 returns Σ (x − mu)² in float64, in four partial sums.
 func sqDev64[T float](x []T, mu float64) float64 {
-	var s0, s1, s2, s3 float64
+	var s [4]float64
 	k := 0
+	if xs, ok := any(x).([]float32); ok && elemAsm && len(xs) >= 4 {
+		k = len(xs) &^ 3
+		sqDev4AVX2(k, &xs[0], mu, &s)
+	}
 	for ; k+4 <= len(x); k += 4 {
 		d0, d1, d2, d3 := float64(x[k])-mu, float64(x[k+1])-mu, float64(x[k+2])-mu, float64(x[k+3])-mu
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
+		s[0] += d0 * d0
+		s[1] += d1 * d1
+		s[2] += d2 * d2
+		s[3] += d3 * d3
 	}
 	for ; k < len(x); k++ {
 		d := float64(x[k]) - mu
-		s0 += d * d
+		s[0] += d * d
 	}
-	return (s0 + s1) + (s2 + s3)
+	return (s[0] + s[1]) + (s[2] + s[3])
 }
 
-// sumDot64 returns Σ g and Σ g·x in float64, in two partial sums each.
+// sumDot64 returns Σ g and Σ g·x in float64, in four partial sums each.
 func sumDot64[T float](g, x []T) (sg, sgx float64) {
 	x = x[:len(g)]
-	var a0, a1, d0, d1 float64
+	var s [8]float64 // Σ g, then Σ g·x
 	k := 0
-	for ; k+2 <= len(g); k += 2 {
-		g0, g1 := float64(g[k]), float64(g[k+1])
-		a0 += g0
-		a1 += g1
-		d0 += g0 * float64(x[k])
-		d1 += g1 * float64(x[k+1])
+	if gs, ok := any(g).([]float32); ok && elemAsm && len(gs) >= 4 {
+		k = len(gs) &^ 3
+		sumDot4AVX2(k, &gs[0], &any(x).([]float32)[0], &s)
+	}
+	for ; k+4 <= len(g); k += 4 {
+		for l := range 4 {
+			gl := float64(g[k+l])
+			s[l] += gl
+			s[4+l] += gl * float64(x[k+l])
+		}
 	}
 	for ; k < len(g); k++ {
-		a0 += float64(g[k])
-		d0 += float64(g[k]) * float64(x[k])
+		s[0] += float64(g[k])
+		s[4] += float64(g[k]) * float64(x[k])
 	}
-	return a0 + a1, d0 + d1
+	return (s[0] + s[1]) + (s[2] + s[3]), (s[4] + s[5]) + (s[6] + s[7])
 }
 
 func (op bnOp) DiffWRT(n int) []bool {
