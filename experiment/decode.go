@@ -245,7 +245,12 @@ func (w *walker) walk(path string, node any, t reflect.Type) any {
 			return node
 		}
 		for i := range list {
-			list[i] = w.walk(fmt.Sprintf("%s[%d]", path, i), list[i], t.Elem())
+			// Once full the walker only counts problems: no paths.
+			p := path
+			if !w.full() {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			list[i] = w.walk(p, list[i], t.Elem())
 		}
 		return list
 	case reflect.Map:
@@ -428,8 +433,16 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// describe names the JSON type of a value and shows it, shortened.
-func describe(v any) string {
+// describe names the JSON type of a value and shows it, shortened, when
+// it is formatted: a walker that has recorded its maxProblems formats
+// nothing, and a list of millions of wrong values must not cost millions
+// of descriptions.
+func describe(v any) fmt.Stringer { return described{v} }
+
+type described struct{ v any }
+
+func (d described) String() string {
+	v := d.v
 	if v == nil {
 		return "null"
 	}

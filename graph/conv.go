@@ -260,9 +260,10 @@ func (s *Scope) reshape(x *Node, shape ...int) *Node {
 // w, of shape (cout, cin, k, k), stride stride and zero padding pad on
 // every side, plus the bias b of shape (cout) if b is not nil. The result
 // has shape (batch, cout, h', w') with h' = (h+2·pad−k)/stride + 1 (and w'
-// alike). It unfolds the input (im2col) a group of images at a time and
-// multiplies by the (cout, cin·k·k) filter matrix on sgdlab's matrix
-// kernels; it is differentiable to any order (see convKind).
+// alike). It multiplies the (cout, cin·k·k) filter matrix by the
+// unfolded windows of the input, a group of images at a time, on
+// sgdlab's matrix kernels (reading the windows in place where it pays);
+// it is differentiable to any order (see convKind).
 func (s *Scope) Conv2D(x *Node, w, b *Param, stride, pad int) *Node {
 	if s.failed(x) {
 		return nil

@@ -25,10 +25,12 @@ import (
 // convolutions have exact derivatives of every order (Gorgonia's own
 // col2im has none).
 //
-// Each operation unfolds a group of images at a time into a scratch
-// buffer of about convChunk columns and multiplies it at once, so the
-// unfolded columns are still in cache when the matrix product reads
-// them, and no (c·k·k, batch·oh·ow) buffer is ever held.
+// Each operation works a group of images at a time, about convChunk
+// output positions, so that what the product reads is still in cache
+// and no (c·k·k, batch·oh·ow) buffer is ever held. Stride-1 operations
+// on images large enough read the windows in place from a grid of the
+// padded images (see grid), convData as the convolution of y with turned
+// filters; the others unfold the group into a scratch buffer.
 type convKind int
 
 const (
