@@ -132,8 +132,11 @@ func (op convOp) compute(out any, in []any) {
 // grid), on sgdlab's kernels.
 type convKernels[T float] struct {
 	gemm gemmFunc[T]
-	rows func(trans bool, m, n, k int, alpha T, a []T, lda int, b []T, rows []int, beta T, c []T, ldc int)
+	rows rowsFunc[T]
 }
+
+// rowsFunc is gemm.SgemmRows or gemm.DgemmRows.
+type rowsFunc[T float] func(trans bool, m, n, k int, alpha T, a []T, lda int, b []T, rows []int, beta T, c []T, ldc int)
 
 // gemmFunc is a BLAS gemm with α = 1.
 type gemmFunc[T float] func(tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
@@ -169,11 +172,9 @@ func convCompute[T float](op convOp, out, a, b []T, sc *convBufs[T], offsBuf *[]
 	}
 	gemm := kern.gemm
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
-	group := max(1, min(g.batch, convChunk/ohw))
-	if len(*colsBuf) < ckk*group*ohw {
-		*colsBuf = make([]T, ckk*group*ohw)
-		*tmpBuf = make([]T, cout*group*ohw)
-	}
+	group := groupImages(g.batch, ohw)
+	grow(colsBuf, ckk*group*ohw)
+	grow(tmpBuf, cout*group*ohw)
 	for b0 := 0; b0 < g.batch; b0 += group {
 		b1 := min(g.batch, b0+group)
 		n := (b1 - b0) * ohw
@@ -204,11 +205,11 @@ func convCompute[T float](op convOp, out, a, b []T, sc *convBufs[T], offsBuf *[]
 // convGrid runs the convolution of geometry g to cout channels (fwd: a
 // = x, b = W) or its filter gradient (a = y, b = x) on grids, a group of
 // images at a time.
-func convGrid[T float](fwd bool, g window, cout int, out, a, b []T, stackBuf, tmpBuf *[]T, offsBuf *[]int, rows func(trans bool, m, n, k int, alpha T, a []T, lda int, b []T, rows []int, beta T, c []T, ldc int)) {
+func convGrid[T float](fwd bool, g window, cout int, out, a, b []T, stackBuf, tmpBuf *[]T, offsBuf *[]int, rows rowsFunc[T]) {
 	ckk := g.c * g.k * g.k
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	full, _ := newGrid(g)
-	group := max(1, min(g.batch, convChunk/(full.imgStride)))
+	group := groupImages(g.batch, full.imgStride)
 	if len(*offsBuf) < ckk {
 		*offsBuf = make([]int, ckk)
 	}
@@ -256,6 +257,10 @@ func turnFilters[T float](w []T, buf *[]T, cout, cin, k int) []T {
 	}
 	return t
 }
+
+// groupImages is the number of images of a group: about convChunk
+// product columns, positions columns per image, at least one image.
+func groupImages(batch, positions int) int { return max(1, min(batch, convChunk/positions)) }
 
 // grow returns (*buf)[:n], reallocating *buf if it is shorter.
 func grow[T float](buf *[]T, n int) []T {
