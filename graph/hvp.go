@@ -28,7 +28,12 @@ type HVP struct {
 	loss   *Node
 	exec   *executor
 	dim    int
-	lossOf Loss // the loss, to tell whether SetData may omit the targets
+	// The memory behind each direction and each product, resolved once
+	// (Value.Data boxes its slice on every call); a product's is nil
+	// where the executor does not keep it across runs.
+	dir64, hv64 [][]float64
+	dir32, hv32 [][]float32
+	lossOf      Loss // the loss, to tell whether SetData may omit the targets
 	// ready is set by SetData: before it the inputs hold zeros, and
 	// Apply would return H·v of the loss at x = 0, a plausible-looking
 	// wrong answer (for the squared loss of a linear model, exactly 0).
@@ -90,6 +95,17 @@ func CompileHVP(m Model, loss Loss, n int) (h *HVP, err error) {
 	}
 	if h.exec, err = newExecutor(s.g, targets); err != nil {
 		return nil, err
+	}
+	for i, d := range h.dirs {
+		d64, _ := d.Value().Data().([]float64)
+		d32, _ := d.Value().Data().([]float32)
+		h.dir64, h.dir32 = append(h.dir64, d64), append(h.dir32, d32)
+		var hv64 []float64
+		var hv32 []float32
+		if h.hv[i] != nil {
+			hv64, hv32 = h.exec.float64s(h.hv[i]), h.exec.float32s(h.hv[i])
+		}
+		h.hv64, h.hv32 = append(h.hv64, hv64), append(h.hv32, hv32)
 	}
 	return h, nil
 }
@@ -204,7 +220,7 @@ func (h *HVP) Apply(dst, v []float64) error {
 	}
 	off := 0
 	for i, q := range h.params {
-		fillNode(h.dirs[i], v[off:off+q.Len()])
+		fill(h.dir64[i], h.dir32[i], v[off:off+q.Len()])
 		off += q.Len()
 	}
 	if err := h.exec.run(); err != nil {
@@ -212,12 +228,20 @@ func (h *HVP) Apply(dst, v []float64) error {
 	}
 	off = 0
 	for i, q := range h.params {
-		if h.hv[i] == nil {
-			clear(dst[off : off+q.Len()])
-		} else {
-			read(dst[off:off+q.Len()], h.exec.value(h.hv[i]))
-		}
+		d := dst[off : off+q.Len()]
 		off += q.Len()
+		switch {
+		case h.hv[i] == nil:
+			clear(d)
+		case h.hv64[i] != nil:
+			copy(d, h.hv64[i])
+		case h.hv32[i] != nil:
+			for j, x := range h.hv32[i] {
+				d[j] = float64(x)
+			}
+		default:
+			read(d, h.exec.value(h.hv[i]))
+		}
 	}
 	return nil
 }

@@ -277,6 +277,43 @@ func TestHVPZeroRows(t *testing.T) {
 	}
 }
 
+// TestHVPApplyAllocatesNothing checks that Lanczos and the other
+// iterative methods can call Apply in a loop without garbage, in float64
+// and float32.
+func TestHVPApplyAllocatesNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	m32 := &testNet{in: 4, hidden: 6, out: 1, block: "relu",
+		w1: NewParam("w1", Float32, 4, 6), b1: NewParam("b1", Float32, 6), w2: NewParam("w2", Float32, 6, 1)}
+	Unflatten(m32.Params(), Flatten(newTestNet("relu", 4, 6, 1, r).Params()))
+	for _, tc := range []struct {
+		m    Model
+		loss Loss
+		out  int
+	}{
+		{newDeepNet(r, 4, 6, 3), SoftmaxCE, 3},
+		{m32, MSE, 1},
+	} {
+		m := tc.m
+		h, err := CompileHVP(m, tc.loss, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, y := batchFor(tc.loss, 5, 4, tc.out, r)
+		if err := h.SetData(x, y); err != nil {
+			t.Fatal(err)
+		}
+		v, dst := randomUnit(r, h.Dim()), make([]float64, h.Dim())
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := h.Apply(dst, v); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v: %v allocations per HVP, want 0", m.Params()[0].Dtype(), allocs)
+		}
+	}
+}
+
 // TestGorgoniaCachesDerivatives pins down the Gorgonia defect that
 // clearDerivatives works around: a second Grad through nodes the first
 // one differentiated returns a wrong result without an error. If this
