@@ -25,6 +25,7 @@ import (
 	"sgdlab/data"
 	"sgdlab/experiment"
 	"sgdlab/graph"
+	"sgdlab/internal/gemm"
 	"sgdlab/models"
 	"sgdlab/train"
 )
@@ -39,6 +40,9 @@ type Workload struct {
 	// Threads, if positive, is the GOMAXPROCS the workload runs under;
 	// 0 keeps the process's.
 	Threads int
+	// Flops is the floating-point operations of one unit where they are
+	// fixed (the products and the FMA probe), 0 otherwise.
+	Flops float64
 	// Setup builds the workload (not timed) and returns a function that
 	// performs n units.
 	Setup func() (func(n int) error, error)
@@ -59,7 +63,30 @@ func All() []Workload {
 		{Name: "svd", Unit: "svd", Peer: "kernels_peer.py svd", Setup: SVD},
 		{Name: "cnn-step", Unit: "step", Peer: "deepnet_peer.py cnn (1 thread)", Threads: 1, Setup: CNNStep},
 		{Name: "resnet-tiny-step", Unit: "step", Peer: "deepnet_peer.py resnet_tiny (1 thread)", Threads: 1, Setup: ResNetTinyStep},
+		{Name: "fma-peak", Unit: "probe", Peer: "the products' bound (compare.sh gemm)", Threads: 1, Flops: peakRounds * gemm.PeakFlops, Setup: FMAPeak},
 	}, gemmWorkloads()...)
+}
+
+// peakRounds is the number of rounds of gemm.FMAPeak in one unit of the
+// fma-peak workload: 192 Mflop, about 2 ms.
+const peakRounds = 1 << 20
+
+// FMAPeak runs peakRounds rounds of gemm.FMAPeak per unit: its GFLOP/s on
+// one thread is this core's AVX2 FMA peak. Without AVX2 it is an error,
+// as the pure-Go reference would measure nothing of the kind.
+func FMAPeak() (func(n int) error, error) {
+	var acc [gemm.PeakLanes]float32
+	if !gemm.FMAPeak(0, &acc, 1, 0) {
+		return nil, errors.New("fma-peak: this CPU has no AVX2 with FMA")
+	}
+	return func(n int) error {
+		for range n {
+			// acc ← acc/2 + 1 stays near 2: no overflow or denormals,
+			// whose handling could slow the units.
+			gemm.FMAPeak(peakRounds, &acc, 0.5, 1)
+		}
+		return nil
+	}, nil
 }
 
 // GemmShapes are the float32 products of a training step of the MLP
@@ -83,7 +110,7 @@ var GemmShapes = []struct {
 func gemmWorkloads() []Workload {
 	var ws []Workload
 	for _, s := range GemmShapes {
-		ws = append(ws, Workload{Name: s.Name, Unit: "product", Peer: "kernels_peer.py gemm (1 thread)", Threads: 1,
+		ws = append(ws, Workload{Name: s.Name, Unit: "product", Peer: "kernels_peer.py gemm (1 thread)", Threads: 1, Flops: 2 * float64(s.M*s.N*s.K),
 			Setup: func() (func(n int) error, error) { return GemmProduct[float32](s.M, s.N, s.K, s.TA, s.TB), nil }})
 	}
 	return ws
@@ -473,6 +500,9 @@ type Result struct {
 	PerOp  time.Duration // wall time per unit
 	Allocs float64       // heap allocations per unit
 	Bytes  float64       // heap bytes allocated per unit
+	// GFLOPS is the rate of floating-point operations in 10⁹/s, 0 for
+	// workloads of no fixed count.
+	GFLOPS float64
 }
 
 // Measure sets w up, warms it up with one unit, then times units until at
@@ -512,5 +542,6 @@ func Measure(w Workload, minTime time.Duration) (Result, error) {
 	res.PerOp = elapsed / time.Duration(n)
 	res.Allocs = float64(after.Mallocs-before.Mallocs) / float64(n)
 	res.Bytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+	res.GFLOPS = w.Flops * float64(n) / elapsed.Seconds() / 1e9
 	return res, nil
 }

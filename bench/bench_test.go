@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // benchmark times w through the testing package, reporting allocations
@@ -128,6 +129,32 @@ func TestMeasureCountsAllocations(t *testing.T) {
 		}
 	}
 	_ = sink
+}
+
+// TestMeasureRatesFlops checks GFLOPS against the workload's flops and
+// the measured time per unit, and that a workload of no fixed count has
+// no rate.
+func TestMeasureRatesFlops(t *testing.T) {
+	spin := func(n int) error {
+		for i := 0; i < n; i++ {
+			for start := time.Now(); time.Since(start) < 50*time.Microsecond; {
+			}
+		}
+		return nil
+	}
+	for _, flops := range []float64{0, 1e6} {
+		w := Workload{Name: "spin", Unit: "step", Flops: flops, Setup: func() (func(int) error, error) { return spin, nil }}
+		r, err := Measure(w, time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// PerOp is elapsed/n truncated to the nanosecond: ≥ 50 µs, so
+		// within 1e-4 of the exact time.
+		got := r.GFLOPS * 1e9 * r.PerOp.Seconds()
+		if math.Abs(got-flops) > 1e-4*flops || flops == 0 && r.GFLOPS != 0 {
+			t.Errorf("flops %g: %g GFLOP/s at %v per unit, %g flops a unit", flops, r.GFLOPS, r.PerOp, got)
+		}
+	}
 }
 
 // BenchmarkE1Rank: the E1 figure with the losses and the rank at every

@@ -43,9 +43,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		ws = append(ws, w)
 	}
-	const row = "%-16s %12s %5s %12s %12s %12s\n"
+	const row = "%-16s %12s %7s %12s %12s %12s %8s\n"
 	if !*asJSON {
-		fmt.Fprintf(stdout, row, "workload", "time/unit", "unit", "allocs/unit", "bytes/unit", "units timed")
+		fmt.Fprintf(stdout, row, "workload", "time/unit", "unit", "allocs/unit", "bytes/unit", "units timed", "GFLOP/s")
 	}
 	for _, w := range ws {
 		if err := ctx.Err(); err != nil {
@@ -57,15 +57,19 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if *asJSON {
 			b, err := json.Marshal(map[string]any{"name": r.Name, "unit": r.Unit, "ns_per_unit": r.PerOp.Nanoseconds(),
-				"allocs_per_unit": r.Allocs, "bytes_per_unit": r.Bytes, "units": r.Units})
+				"allocs_per_unit": r.Allocs, "bytes_per_unit": r.Bytes, "units": r.Units, "gflops": r.GFLOPS})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, string(b))
 			continue
 		}
+		gflops := "—"
+		if r.GFLOPS > 0 {
+			gflops = fmt.Sprintf("%.1f", r.GFLOPS)
+		}
 		fmt.Fprintf(stdout, row, r.Name, r.PerOp.Round(time.Nanosecond).String(), r.Unit,
-			fmt.Sprintf("%.3g", r.Allocs), fmt.Sprintf("%.3g", r.Bytes), fmt.Sprint(r.Units))
+			fmt.Sprintf("%.3g", r.Allocs), fmt.Sprintf("%.3g", r.Bytes), fmt.Sprint(r.Units), gflops)
 	}
 	return nil
 }

@@ -59,6 +59,9 @@ func transposeAtAVX2D(rowBlocks, depthBlocks int, base *float64, offs *int, dst 
 func transposeAVX2S(rowBlocks, depthBlocks int, src *float32, lds int, dst *float32, ldd int)
 
 //go:noescape
+func fmaPeakAVX2(rounds int, acc *[PeakLanes]float32, m, a float32)
+
+//go:noescape
 func transposeAVX2D(rowBlocks, depthBlocks int, src *float64, lds int, dst *float64, ldd int)
 
 var (
@@ -91,3 +94,6 @@ var (
 )
 
 func asmPaths() []*path { return []*path{&avx512Path, &avx2Path} }
+
+// fmaPeakAsm is the FMA probe's kernel, nil without AVX2 and FMA.
+var fmaPeakAsm = map[bool]func(int, *[PeakLanes]float32, float32, float32){true: fmaPeakAVX2}[avx2]

@@ -1304,6 +1304,59 @@ done:
 	VZEROUPPER
 	RET
 
+// func fmaPeakAVX2(rounds int, acc *[96]float32, m, a float32)
+// rounds of acc ← m·acc + a in 12 registers of 8 lanes: 12 independent
+// FMAs a round, more than two FMA units of latency 4 keep in flight.
+TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-24
+	MOVQ rounds+0(FP), CX
+	MOVQ acc+8(FP), SI
+	VBROADCASTSS m+16(FP), Y12
+	VBROADCASTSS a+20(FP), Y13
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMOVUPS 128(SI), Y4
+	VMOVUPS 160(SI), Y5
+	VMOVUPS 192(SI), Y6
+	VMOVUPS 224(SI), Y7
+	VMOVUPS 256(SI), Y8
+	VMOVUPS 288(SI), Y9
+	VMOVUPS 320(SI), Y10
+	VMOVUPS 352(SI), Y11
+	TESTQ CX, CX
+	JE done
+loop:
+	VFMADD213PS Y13, Y12, Y0
+	VFMADD213PS Y13, Y12, Y1
+	VFMADD213PS Y13, Y12, Y2
+	VFMADD213PS Y13, Y12, Y3
+	VFMADD213PS Y13, Y12, Y4
+	VFMADD213PS Y13, Y12, Y5
+	VFMADD213PS Y13, Y12, Y6
+	VFMADD213PS Y13, Y12, Y7
+	VFMADD213PS Y13, Y12, Y8
+	VFMADD213PS Y13, Y12, Y9
+	VFMADD213PS Y13, Y12, Y10
+	VFMADD213PS Y13, Y12, Y11
+	DECQ CX
+	JNE loop
+done:
+	VMOVUPS Y0, 0(SI)
+	VMOVUPS Y1, 32(SI)
+	VMOVUPS Y2, 64(SI)
+	VMOVUPS Y3, 96(SI)
+	VMOVUPS Y4, 128(SI)
+	VMOVUPS Y5, 160(SI)
+	VMOVUPS Y6, 192(SI)
+	VMOVUPS Y7, 224(SI)
+	VMOVUPS Y8, 256(SI)
+	VMOVUPS Y9, 288(SI)
+	VMOVUPS Y10, 320(SI)
+	VMOVUPS Y11, 352(SI)
+	VZEROUPPER
+	RET
+
 // func transposeAVX2S(rowBlocks, depthBlocks int, src *float32, lds int, dst *float32, ldd int)
 // dst[l·ldd+r] = src[r·lds+l] for r < 8·rowBlocks and l < 8·depthBlocks,
 // one 8×8 block in registers at a time: the transposing packing of a panel.

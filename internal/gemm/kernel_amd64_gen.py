@@ -274,6 +274,27 @@ def copyRowsAt():
 
 copyRowsAt()
 
+def fmaPeak():
+    w('// func fmaPeakAVX2(rounds int, acc *[96]float32, m, a float32)')
+    w('// rounds of acc ← m·acc + a in 12 registers of 8 lanes: 12 independent')
+    w('// FMAs a round, more than two FMA units of latency 4 keep in flight.')
+    w('TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-24')
+    w('\tMOVQ rounds+0(FP), CX\n\tMOVQ acc+8(FP), SI')
+    w('\tVBROADCASTSS m+16(FP), Y12\n\tVBROADCASTSS a+20(FP), Y13')
+    for i in range(12):
+        w(f'\tVMOVUPS {32*i}(SI), Y{i}')
+    w('\tTESTQ CX, CX\n\tJE done')
+    w('loop:')
+    for i in range(12):
+        w(f'\tVFMADD213PS Y13, Y12, Y{i}')
+    w('\tDECQ CX\n\tJNE loop')
+    w('done:')
+    for i in range(12):
+        w(f'\tVMOVUPS Y{i}, {32*i}(SI)')
+    w('\tVZEROUPPER\n\tRET\n')
+
+fmaPeak()
+
 def transpose(name, size, suf, at=False):
     """dst[l·ldd+r] = src[r·lds+l] in blocks of b×b (b = 32/size lanes)."""
     b = 32//size
