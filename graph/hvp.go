@@ -15,8 +15,9 @@ import (
 
 // HVP evaluates exact Hessian-vector products H·v of a model's loss on a
 // fixed set of examples, by differentiating ⟨∇L, v⟩ a second time: v is
-// backpropagated through the graph of the gradient, whose own values are
-// never computed. On the float64 MLP 784-256-256-10 one product costs
+// backpropagated through the graph of the gradient, of which only what
+// that pass reads is computed (the backpropagated errors, not the
+// gradient itself). On the float64 MLP 784-256-256-10 one product costs
 // about two gradients (BenchmarkMLPHVP).
 // It satisfies the Operator interface of package analysis.
 type HVP struct {
