@@ -29,9 +29,7 @@ type HVP struct {
 	loss   *Node
 	exec   *executor
 	dim    int
-	// The memory behind each direction and each product, resolved once
-	// (Value.Data boxes its slice on every call); a product's is nil
-	// where the executor does not keep it across runs.
+	// The memory behind each direction and each product (see readNode).
 	dir64, hv64 [][]float64
 	dir32, hv32 [][]float32
 	lossOf      Loss // the loss, to tell whether SetData may omit the targets
@@ -231,17 +229,10 @@ func (h *HVP) Apply(dst, v []float64) error {
 	for i, q := range h.params {
 		d := dst[off : off+q.Len()]
 		off += q.Len()
-		switch {
-		case h.hv[i] == nil:
+		if h.hv[i] == nil {
 			clear(d)
-		case h.hv64[i] != nil:
-			copy(d, h.hv64[i])
-		case h.hv32[i] != nil:
-			for j, x := range h.hv32[i] {
-				d[j] = float64(x)
-			}
-		default:
-			read(d, h.exec.value(h.hv[i]))
+		} else {
+			readNode(d, h.hv64[i], h.hv32[i], h.exec, h.hv[i])
 		}
 	}
 	return nil

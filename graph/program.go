@@ -263,7 +263,15 @@ func (p *Program) Output(dst []float64) { read(dst, p.exec.value(p.out)) }
 func (p *Program) Gradient(dst []float64) {
 	off := 0
 	for i, q := range p.params {
-		read(dst[off:off+q.Len()], p.exec.value(p.grads[i]))
+		var g64 []float64
+		var g32 []float32
+		if i < len(p.g64) {
+			g64 = p.g64[i]
+		}
+		if i < len(p.g32) {
+			g32 = p.g32[i]
+		}
+		readNode(dst[off:off+q.Len()], g64, g32, p.exec, p.grads[i])
 		off += q.Len()
 	}
 }
@@ -322,6 +330,23 @@ func fill(d64 []float64, d32 []float32, src []float64) {
 	}
 	for i, v := range src {
 		d32[i] = float32(v)
+	}
+}
+
+// readNode copies the value of n into dst: from d64 or d32, the memory
+// the executor keeps for n across runs where it keeps one (resolved once,
+// as Value.Data boxes its slice on every call), otherwise from n's
+// current value.
+func readNode(dst []float64, d64 []float64, d32 []float32, e *executor, n *Node) {
+	switch {
+	case d64 != nil:
+		copy(dst, d64)
+	case d32 != nil:
+		for i, x := range d32 {
+			dst[i] = float64(x)
+		}
+	default:
+		read(dst, e.value(n))
 	}
 }
 
