@@ -59,10 +59,10 @@ func transposeAtAVX2D(rowBlocks, depthBlocks int, base *float64, offs *int, dst 
 func transposeAVX2S(rowBlocks, depthBlocks int, src *float32, lds int, dst *float32, ldd int)
 
 //go:noescape
-func fmaPeakAVX2(rounds int, acc *[PeakLanes]float32, m, a float32)
+func transposeAVX2D(rowBlocks, depthBlocks int, src *float64, lds int, dst *float64, ldd int)
 
 //go:noescape
-func transposeAVX2D(rowBlocks, depthBlocks int, src *float64, lds int, dst *float64, ldd int)
+func fmaPeakAVX2(rounds int, acc *[PeakLanes]float32, m, a float32)
 
 var (
 	avx2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -96,4 +96,9 @@ var (
 func asmPaths() []*path { return []*path{&avx512Path, &avx2Path} }
 
 // fmaPeakAsm is the FMA probe's kernel, nil without AVX2 and FMA.
-var fmaPeakAsm = map[bool]func(int, *[PeakLanes]float32, float32, float32){true: fmaPeakAVX2}[avx2]
+var fmaPeakAsm = func() func(int, *[PeakLanes]float32, float32, float32) {
+	if avx2 {
+		return fmaPeakAVX2
+	}
+	return nil
+}()

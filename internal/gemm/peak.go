@@ -17,7 +17,8 @@ const PeakFlops = 2 * PeakLanes
 // core's AVX2 FMA peak, 2 units × 8 lanes × 2 flops a cycle on current
 // x86 cores: the bound the products' speed is set against (`sgdlab
 // bench fma-peak`). Without AVX2 and FMA it runs the pure-Go reference,
-// which computes the same values but measures nothing.
+// which measures nothing (and rounds twice where m·acc + a is inexact in
+// float64).
 func FMAPeak(rounds int, acc *[PeakLanes]float32, m, a float32) bool {
 	if fmaPeakAsm != nil {
 		fmaPeakAsm(max(rounds, 0), acc, m, a)
