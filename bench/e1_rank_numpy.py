@@ -8,8 +8,9 @@ Prints wall seconds, the final losses and ranks, and for each run the first grid
 at which its parameters are no longer finite (null if never: the replay's 0.28 runs can
 diverge, depending on the BLAS's rounding; sgdlab's runs, on the authors' arithmetic, do
 not). A diverged run has no rank, but to keep the work equal to sgdlab's it still takes
-the singular values of its last finite φ at each later grid point, timed and discarded;
-"stand_in_svds" counts them."""
+the singular values of its last finite φ at each later grid point, discarded:
+"stand_in_svds" counts them, "stand_in_seconds" and "svd_seconds" time them and the
+real ones."""
 import json, time
 import numpy as np
 
