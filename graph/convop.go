@@ -210,10 +210,7 @@ func convGrid[T float](fwd bool, g window, cout int, out, a, b []T, stackBuf, tm
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	full, _ := newGrid(g)
 	group := groupImages(g.batch, full.imgStride)
-	if len(*offsBuf) < ckk {
-		*offsBuf = make([]int, ckk)
-	}
-	offs := (*offsBuf)[:ckk]
+	offs := grow(offsBuf, ckk)
 	for b0 := 0; b0 < g.batch; b0 += group {
 		b1 := min(g.batch, b0+group)
 		sub := g
@@ -263,7 +260,7 @@ func turnFilters[T float](w []T, buf *[]T, cout, cin, k int) []T {
 func groupImages(batch, positions int) int { return max(1, min(batch, convChunk/positions)) }
 
 // grow returns (*buf)[:n], reallocating *buf if it is shorter.
-func grow[T float](buf *[]T, n int) []T {
+func grow[T any](buf *[]T, n int) []T {
 	if len(*buf) < n {
 		*buf = make([]T, n)
 	}
