@@ -24,7 +24,6 @@ type HVP struct {
 	grad   *Program // the gradient program on the same examples, for checks
 	params []*Param
 	x, y   *Node
-	dirs   []*Node
 	hv     []*Node
 	loss   *Node
 	exec   *executor
@@ -74,8 +73,9 @@ func CompileHVP(m Model, loss Loss, n int) (h *HVP, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph: differentiating the %s loss: %w", loss, err)
 	}
+	dirs := make([]*Node, 0, len(ps))
 	for _, q := range ps {
-		h.dirs = append(h.dirs, s.input(fmt.Sprintf("v_%s", q.name), q.shape))
+		dirs = append(dirs, s.input(fmt.Sprintf("v_%s", q.name), q.shape))
 	}
 	if s.err != nil {
 		return nil, fmt.Errorf("graph: building the directions: %w", s.err)
@@ -83,7 +83,7 @@ func CompileHVP(m Model, loss Loss, n int) (h *HVP, err error) {
 	if err := clearDerivatives(s.g); err != nil {
 		return nil, err
 	}
-	if h.hv, err = pullBack(gs, h.dirs, wrt); err != nil {
+	if h.hv, err = pullBack(gs, dirs, wrt); err != nil {
 		return nil, fmt.Errorf("graph: differentiating ⟨∇L, v⟩: %w", err)
 	}
 	targets := []*Node{h.loss}
@@ -95,7 +95,7 @@ func CompileHVP(m Model, loss Loss, n int) (h *HVP, err error) {
 	if h.exec, err = newExecutor(s.g, targets); err != nil {
 		return nil, err
 	}
-	for i, d := range h.dirs {
+	for i, d := range dirs {
 		d64, _ := d.Value().Data().([]float64)
 		d32, _ := d.Value().Data().([]float32)
 		h.dir64, h.dir32 = append(h.dir64, d64), append(h.dir32, d32)
