@@ -2,13 +2,11 @@ package analysis
 
 import (
 	"fmt"
-	"math"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/mat"
 
 	"sgdlab/graph"
+	"sgdlab/internal/svd"
 )
 
 // Jacobian computes φ_θ(X), the n×P matrix whose row i is ∇_θ h_θ(x_i),
@@ -21,8 +19,7 @@ type Jacobian struct {
 	x    []float64
 	n, d int
 	phi  *mat.Dense
-	svd  mat.SVD
-	sv   svdWork
+	sv   svd.Work
 }
 
 // NewJacobian prepares φ of m at the n examples x (n × example size,
@@ -66,10 +63,11 @@ func (j *Jacobian) Rank(thr float64) (int, error) {
 	}
 	// φ is rebuilt at every call, so its singular values may overwrite it.
 	raw := phi.RawMatrix()
-	if s, ok := j.sv.values(raw.Rows, raw.Cols, raw.Data, raw.Stride); ok {
-		return rankOf(s, thr), nil
+	s, err := j.sv.Values(raw.Rows, raw.Cols, raw.Data, raw.Stride)
+	if err != nil {
+		return 0, fmt.Errorf("rank: %w", err)
 	}
-	return Rank(phi, thr, &j.svd)
+	return rankOf(s, thr), nil
 }
 
 // Rank returns the number of singular values of a with σ_i/σ_1 > thr, 0
@@ -96,61 +94,4 @@ func rankOf(s []float64, thr float64) int {
 		}
 	}
 	return r
-}
-
-// svdWork computes singular values as mat.SVD with SVDNone does (LAPACK's
-// Dgesvd), bit for bit, for the case of the rank metric's Jacobians, but
-// in place and in kept workspace: no copy of the matrix and no allocation
-// per call, and without Dgesvd's pass for the largest element, which
-// costs a tenth of the time in gonum's Dlange.
-type svdWork struct {
-	s, work []float64
-}
-
-// Dgesvd's range for the largest element outside which it scales the
-// matrix: √(safe minimum)/ε and its inverse.
-var (
-	svdSmall = math.Sqrt(0x1p-1022) / 0x1p-53
-	svdBig   = 1 / svdSmall
-)
-
-// values returns the singular values of the m×n row-major a (leading
-// dimension lda), descending, overwriting a, and whether it computed
-// them: it does what Dgesvd does for m ≥ n without the QR step (its
-// "path 10": bidiagonalization, then the bidiagonal QR iteration)
-// when Dgesvd would take that path and not scale a, and reports false
-// otherwise or if the iteration did not converge.
-func (w *svdWork) values(m, n int, a []float64, lda int) ([]float64, bool) {
-	var impl gonum.Implementation
-	if n == 0 || m < n || m >= impl.Ilaenv(6, "DGESVD", "NN", m, n, 0, 0) {
-		return nil, false
-	}
-	// The largest |a_ij| by its bits: an order on magnitudes in which
-	// NaN comes above +Inf (and is declined with it).
-	var bits uint64
-	for i := range m {
-		for _, v := range a[i*lda : i*lda+n] {
-			bits = max(bits, math.Float64bits(v)&^(1<<63))
-		}
-	}
-	if largest := math.Float64frombits(bits); largest > 0 && largest < svdSmall || !(largest <= svdBig) {
-		return nil, false
-	}
-	// Workspace as Dgesvd lays it out: e, τ_Q, τ_P, then Dgebrd's own at
-	// its optimal size (which fixes Dgebrd's block size as in Dgesvd).
-	var query [1]float64
-	impl.Dgebrd(m, n, a, lda, nil, nil, nil, nil, query[:], -1)
-	lwork := int(query[0])
-	need := 3*n + max(lwork, 4*n)
-	if cap(w.work) < need {
-		w.work = make([]float64, need)
-		w.s = make([]float64, n)
-	}
-	work, s := w.work[:need], w.s[:n]
-	e, tauQ, tauP := work[:n], work[n:2*n], work[2*n:3*n]
-	impl.Dgebrd(m, n, a, lda, s, e, tauQ, tauP, work[3*n:], lwork)
-	if !impl.Dbdsqr(blas.Upper, n, 0, 0, 0, s, e, nil, 1, nil, 1, nil, 1, work[n:]) {
-		return nil, false
-	}
-	return s, true
 }

@@ -20,12 +20,12 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/mat"
 
 	"sgdlab/data"
 	"sgdlab/experiment"
 	"sgdlab/graph"
 	"sgdlab/internal/gemm"
+	"sgdlab/internal/svd"
 	"sgdlab/models"
 	"sgdlab/train"
 )
@@ -372,20 +372,23 @@ func uniform[T float32 | float64](r *rand.Rand, n int) []T {
 }
 
 // SVD computes the singular values (no vectors) of a uniform 400×400
-// matrix, the rank metric's Jacobian size, once per unit with gonum's
-// LAPACK on the BLAS installed (sgdlab's kernels).
+// matrix, the rank metric's Jacobian size, once per unit as the rank
+// metric does (internal/svd: mat.SVD's values, bit for bit, on sgdlab's
+// BLAS), on a fresh copy of the matrix each time, as numpy's svd copies
+// its input.
 func SVD() (func(n int) error, error) {
 	r := rand.New(rand.NewPCG(6, 7))
-	a := mat.NewDense(400, 400, nil)
-	raw := a.RawMatrix().Data
-	for i := range raw {
-		raw[i] = 2*r.Float64() - 1
+	a0 := make([]float64, 400*400)
+	for i := range a0 {
+		a0[i] = 2*r.Float64() - 1
 	}
-	var svd mat.SVD
+	a := make([]float64, len(a0))
+	var w svd.Work
 	return func(n int) error {
 		for range n {
-			if !svd.Factorize(a, mat.SVDNone) {
-				return errors.New("svd: did not converge")
+			copy(a, a0)
+			if _, err := w.Values(400, 400, a, 400); err != nil {
+				return err
 			}
 		}
 		return nil
