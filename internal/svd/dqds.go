@@ -665,15 +665,21 @@ func (s *dqds) transform() {
 	// side: so, with j4 = 4k, e is z[j4-1+pp], the next q z[j4+1+pp], and
 	// the new q and e go to z[j4-2-pp] and z[j4-pp].
 	for j4 := 4 * i0; j4 <= 4*(n0-3); j4 += 4 {
-		z[j4-2-pp] = d + z[j4-1+pp]
-		temp := z[j4+1+pp] / z[j4-2-pp]
+		// The loop's time is its chain of dependent operations
+		// through d, so values written to z are kept in registers for
+		// what reads them next.
+		e := z[j4-1+pp]
+		q := d + e
+		z[j4-2-pp] = q
+		temp := z[j4+1+pp] / q
 		d = d*temp - tau
 		if clamp && d < dthresh {
 			d = 0
 		}
 		dmin = min(dmin, d)
-		z[j4-pp] = z[j4-1+pp] * temp
-		emin = min(z[j4-pp], emin)
+		e *= temp
+		z[j4-pp] = e
+		emin = min(e, emin)
 	}
 
 	// The last two pivots, unrolled to keep dn1 and dn2.

@@ -253,3 +253,31 @@ func BenchmarkMatSVD400(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDqds400 times dqds alone on the bidiagonal of the benchmark
+// matrix, against gonum's Dlasq1 in BenchmarkGonumDlasq1.
+func BenchmarkDqds400(b *testing.B) { benchmarkDqds(b, dlasq1) }
+
+func BenchmarkGonumDlasq1(b *testing.B) {
+	var impl gonum.Implementation
+	benchmarkDqds(b, impl.Dlasq1)
+}
+
+func benchmarkDqds(b *testing.B, f func(n int, d, e, work []float64) int) {
+	const n = 400
+	a := benchmarkMatrix()
+	var impl gonum.Implementation
+	d0, e0, tau := make([]float64, n), make([]float64, n), make([]float64, 2*n)
+	work := make([]float64, 1)
+	impl.Dgebrd(n, n, a, n, d0, e0, tau[:n], tau[n:], work, -1)
+	work = make([]float64, max(int(work[0]), 4*n+1))
+	impl.Dgebrd(n, n, a, n, d0, e0, tau[:n], tau[n:], work, len(work))
+	d, e := make([]float64, n), make([]float64, n)
+	for b.Loop() {
+		copy(d, d0)
+		copy(e, e0)
+		if f(n, d, e, work) != 0 {
+			b.Fatal("dqds did not converge")
+		}
+	}
+}
