@@ -169,88 +169,119 @@ def axpy4(name, size, suf):
     w('\tVZEROUPPER\n\tRET\n')
 
 def dot4x512(name, size, suf):
-    """dot4 in AVX-512: one 512-bit accumulator a row holds the lanes of
-    the AVX2 kernel's two, so every lane sees the same fma chain and the
-    reduction starts from the same sum of its halves: the same bits."""
+    """dot4 in AVX-512, eight rows at a time while two groups are left: one
+    512-bit accumulator a row holds the lanes of the AVX2 kernel's two, so
+    every lane sees the same fma chain and the reduction starts from the
+    same sum of its halves: the same bits. Upper lanes a reduction step
+    does not need are added too (512-bit adds need no AVX512VL) and
+    ignored."""
     step = 64//size
     sh = {4:2,8:3}[size]
     w(f'// func {name}(groups, n int, a *float{size*8}, lda int, x, y *float{size*8})')
-    w(f'// dot4AVX2{suf} with one 512-bit accumulator a row for its two 256-bit ones.')
+    w(f'// dot4AVX2{suf} with one 512-bit accumulator a row for its two 256-bit ones,')
+    w('// eight rows at a time while it can.')
     w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
     w('\tMOVQ groups+0(FP), R11\n\tMOVQ a+16(FP), R12\n\tMOVQ lda+24(FP), R8\n\tMOVQ y+40(FP), DX')
     w(f'\tSHLQ ${sh}, R8')
     w('\tLEAQ (R8)(R8*1), R13')
     w('\tADDQ R13, R13')
-    w('group:')
-    w('\tMOVQ n+8(FP), CX\n\tMOVQ x+32(FP), DI\n\tMOVQ R12, SI')
-    w('\tLEAQ (SI)(R8*2), R10')
-    for r in range(4): w(f'\tVPXORD Z{r}, Z{r}, Z{r}')
-    for r in range(4): w(f'\tVXORP{suf} Y{8+r}, Y{8+r}, Y{8+r}')
-    w('\tMOVQ CX, BX')
-    w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
-    w('\tJE tail')
-    w('loop:')
-    rows = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)']
-    w(f'\tVMOVUP{suf} (DI), Z12')
-    for r in range(4):
-        w(f'\tVFMADD231P{suf} {rows[r]}, Z12, Z{r}')
-    w(f'\tADDQ ${step*size}, SI\n\tADDQ ${step*size}, R10\n\tADDQ ${step*size}, DI\n\tDECQ BX\n\tJNE loop')
-    w('tail:')
-    w(f'\tANDQ ${step-1}, CX\n\tJE reduce')
-    w('tailloop:')
-    w(f'\tVMOVS{suf} (DI), X12')
-    for r in range(4):
-        w(f'\tVFMADD231S{suf} {rows[r]}, X12, X{8+r}')
-    w(f'\tADDQ ${size}, SI\n\tADDQ ${size}, R10\n\tADDQ ${size}, DI\n\tDECQ CX\n\tJNE tailloop')
-    w('reduce:')
-    for r in range(4):
-        w(f'\tVEXTRACTF64X4 $1, Z{r}, Y13')
-        w(f'\tVADDP{suf} Y13, Y{r}, Y{r}')
-        w(f'\tVEXTRACTF128 $1, Y{r}, X13')
-        w(f'\tVADDP{suf} X13, X{r}, X{r}')
-        w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
-        if size == 4: w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
-        w(f'\tVADDS{suf} X{8+r}, X{r}, X{r}')
-        w(f'\tVMOVS{suf} X{r}, {r*size}(DX)')
-    w(f'\tADDQ R13, R12\n\tADDQ ${4*size}, DX\n\tDECQ R11\n\tJNE group')
+    for rows, label in ((8, 'eight'), (4, 'four')):
+        w(f'{label}:')
+        w(f'\tCMPQ R11, ${rows//4}\n\tJLT {"four" if rows == 8 else "done"}')
+        w('\tMOVQ n+8(FP), CX\n\tMOVQ x+32(FP), DI\n\tMOVQ R12, SI')
+        w('\tLEAQ (SI)(R8*2), R10')
+        if rows == 8:
+            w('\tLEAQ (SI)(R8*4), R9\n\tLEAQ (R10)(R8*4), AX')
+        for r in range(rows): w(f'\tVPXORD Z{r}, Z{r}, Z{r}')
+        for r in range(rows): w(f'\tVXORP{suf} Y{8+r}, Y{8+r}, Y{8+r}')
+        w('\tMOVQ CX, BX')
+        w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
+        w(f'\tJE {label}tail')
+        bases = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)', '(R9)', '(R9)(R8*1)', '(AX)', '(AX)(R8*1)'][:rows]
+        regs = ['SI', 'R10'] + (['R9', 'AX'] if rows == 8 else [])
+        w(f'{label}loop:')
+        w(f'\tVMOVUP{suf} (DI), Z16')
+        for r in range(rows):
+            w(f'\tVFMADD231P{suf} {bases[r]}, Z16, Z{r}')
+        for reg in regs + ['DI']:
+            w(f'\tADDQ ${step*size}, {reg}')
+        w(f'\tDECQ BX\n\tJNE {label}loop')
+        w(f'{label}tail:')
+        w(f'\tANDQ ${step-1}, CX\n\tJE {label}reduce')
+        w(f'{label}tailloop:')
+        w(f'\tVMOVS{suf} (DI), X16')
+        for r in range(rows):
+            w(f'\tVFMADD231S{suf} {bases[r]}, X16, X{8+r}')
+        for reg in regs + ['DI']:
+            w(f'\tADDQ ${size}, {reg}')
+        w(f'\tDECQ CX\n\tJNE {label}tailloop')
+        w(f'{label}reduce:')
+        for r in range(rows):
+            w(f'\tVEXTRACTF64X4 $1, Z{r}, Y17')
+            w(f'\tVADDP{suf} Z17, Z{r}, Z{r}')
+            w(f'\tVEXTRACTF32X4 $1, Z{r}, X17')
+            w(f'\tVADDP{suf} Z17, Z{r}, Z{r}')
+            w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
+            if size == 4: w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
+            w(f'\tVADDS{suf} X{8+r}, X{r}, X{r}')
+            w(f'\tVMOVS{suf} X{r}, {r*size}(DX)')
+        w('\tADDQ R13, R12')
+        if rows == 8:
+            w('\tADDQ R13, R12')
+        w(f'\tADDQ ${rows*size}, DX\n\tSUBQ ${rows//4}, R11\n\tJMP {label}')
+    w('done:')
     w('\tVZEROUPPER\n\tRET\n')
 
 def axpy4x512(name, size, suf):
-    """axpy4 in AVX-512: 512 bits of y at a time, each element the same fma
-    chain in row order."""
+    """axpy4 in AVX-512, eight rows a pass over y while two groups are
+    left: 512 bits of y at a time, each element the same fma chain in row
+    order."""
     step = 64//size
     sh = {4:2,8:3}[size]
     w(f'// func {name}(groups, n int, a *float{size*8}, lda int, s, y *float{size*8})')
-    w(f'// axpy4AVX2{suf} 512 bits at a time.')
+    w(f'// axpy4AVX2{suf} 512 bits at a time, eight rows a pass while it can.')
     w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
     w('\tMOVQ groups+0(FP), R11\n\tMOVQ a+16(FP), R12\n\tMOVQ lda+24(FP), R8\n\tMOVQ s+32(FP), AX')
     w(f'\tSHLQ ${sh}, R8')
     w('\tLEAQ (R8)(R8*1), R13')
     w('\tADDQ R13, R13')
-    w('group:')
-    w('\tMOVQ n+8(FP), CX\n\tMOVQ y+40(FP), DI\n\tMOVQ R12, SI')
-    w('\tLEAQ (SI)(R8*2), R10')
-    for r in range(4): w(f'\tVBROADCASTS{suf} {r*size}(AX), Z{12+r}')
-    w('\tMOVQ CX, BX')
-    w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
-    w('\tJE tail')
-    rows = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)']
-    w('loop:')
-    w(f'\tVMOVUP{suf} (DI), Z0')
-    for r in range(4):
-        w(f'\tVFMADD231P{suf} {rows[r]}, Z{12+r}, Z0')
-    w(f'\tVMOVUP{suf} Z0, (DI)')
-    w(f'\tADDQ ${step*size}, SI\n\tADDQ ${step*size}, R10\n\tADDQ ${step*size}, DI\n\tDECQ BX\n\tJNE loop')
-    w('tail:')
-    w(f'\tANDQ ${step-1}, CX\n\tJE next')
-    w('tailloop:')
-    w(f'\tVMOVS{suf} (DI), X0')
-    for r in range(4):
-        w(f'\tVFMADD231S{suf} {rows[r]}, X{12+r}, X0')
-    w(f'\tVMOVS{suf} X0, (DI)')
-    w(f'\tADDQ ${size}, SI\n\tADDQ ${size}, R10\n\tADDQ ${size}, DI\n\tDECQ CX\n\tJNE tailloop')
-    w('next:')
-    w(f'\tADDQ R13, R12\n\tADDQ ${4*size}, AX\n\tDECQ R11\n\tJNE group')
+    for rows, label in ((8, 'eight'), (4, 'four')):
+        w(f'{label}:')
+        w(f'\tCMPQ R11, ${rows//4}\n\tJLT {"four" if rows == 8 else "done"}')
+        w('\tMOVQ n+8(FP), CX\n\tMOVQ y+40(FP), DI\n\tMOVQ R12, SI')
+        w('\tLEAQ (SI)(R8*2), R10')
+        if rows == 8:
+            w('\tLEAQ (SI)(R8*4), R9\n\tLEAQ (R10)(R8*4), DX')
+        for r in range(rows): w(f'\tVBROADCASTS{suf} {r*size}(AX), Z{16+r}')
+        w('\tMOVQ CX, BX')
+        w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
+        w(f'\tJE {label}tail')
+        bases = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)', '(R9)', '(R9)(R8*1)', '(DX)', '(DX)(R8*1)'][:rows]
+        regs = ['SI', 'R10'] + (['R9', 'DX'] if rows == 8 else [])
+        w(f'{label}loop:')
+        w(f'\tVMOVUP{suf} (DI), Z0')
+        for r in range(rows):
+            w(f'\tVFMADD231P{suf} {bases[r]}, Z{16+r}, Z0')
+        w(f'\tVMOVUP{suf} Z0, (DI)')
+        for reg in regs + ['DI']:
+            w(f'\tADDQ ${step*size}, {reg}')
+        w(f'\tDECQ BX\n\tJNE {label}loop')
+        w(f'{label}tail:')
+        w(f'\tANDQ ${step-1}, CX\n\tJE {label}next')
+        w(f'{label}tailloop:')
+        w(f'\tVMOVS{suf} (DI), X0')
+        for r in range(rows):
+            w(f'\tVFMADD231S{suf} {bases[r]}, X{16+r}, X0')
+        w(f'\tVMOVS{suf} X0, (DI)')
+        for reg in regs + ['DI']:
+            w(f'\tADDQ ${size}, {reg}')
+        w(f'\tDECQ CX\n\tJNE {label}tailloop')
+        w(f'{label}next:')
+        w('\tADDQ R13, R12')
+        if rows == 8:
+            w('\tADDQ R13, R12')
+        w(f'\tADDQ ${rows*size}, AX\n\tSUBQ ${rows//4}, R11\n\tJMP {label}')
+    w('done:')
     w('\tVZEROUPPER\n\tRET\n')
 
 dot4('dot4AVX2S', 4, 'S')
