@@ -291,22 +291,29 @@ func (op chanOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.No
 }
 
 // reluOp is max(x, 0) on a tensor of any rank (relu), and its derivative
-// g where x > 0, else 0 (reluMask(x, g)). The mask is linear in g and
-// constant in x almost everywhere, so reluMask's derivatives are
-// reluMask(x, ·) with respect to g and zero with respect to x: exact to
-// every order, in one pass each (Gorgonia's Rectify takes a comparison
-// and a product, two passes and a mask buffer, for the same derivative).
+// g where x > 0, else 0 (reluMask(x, g)); with geq, g where x ≥ 0: then
+// it is Gorgonia's Rectify bit for bit, values and gradient, which
+// differs from the other only in the gradient at x = ±0. The mask is
+// linear in g and constant in x almost everywhere, so reluMask's
+// derivatives are reluMask(x, ·) with respect to g and zero with respect
+// to x: exact to every order, in one pass each (Rectify takes a
+// comparison and a product, two passes and a mask buffer, for the same
+// derivative).
 type reluOp struct {
 	opBase
-	mask bool
-	dims int
+	mask, geq bool
+	dims      int
 }
 
-func newRelu(mask bool, dims int) reluOp {
-	if mask {
-		return reluOp{opBase{fmt.Sprintf("relu_mask%d", dims), []int{dims, dims}, dims}, true, dims}
+func newRelu(mask, geq bool, dims int) reluOp {
+	name := "relu"
+	if geq {
+		name = "rectify"
 	}
-	return reluOp{opBase{fmt.Sprintf("relu%d", dims), []int{dims}, dims}, false, dims}
+	if mask {
+		return reluOp{opBase{fmt.Sprintf("%s_mask%d", name, dims), []int{dims, dims}, dims}, true, geq, dims}
+	}
+	return reluOp{opBase{fmt.Sprintf("%s%d", name, dims), []int{dims}, dims}, false, geq, dims}
 }
 
 func (op reluOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -325,20 +332,20 @@ func (op reluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return doOwn
 func (op reluOp) compute(out any, in []any) {
 	switch o := out.(type) {
 	case []float64:
-		relu(op.mask, o, in[0].([]float64), second[float64](in))
+		relu(op.mask, op.geq, o, in[0].([]float64), second[float64](in))
 	case []float32:
-		relu(op.mask, o, in[0].([]float32), second[float32](in))
+		relu(op.mask, op.geq, o, in[0].([]float32), second[float32](in))
 	}
 }
 
-func relu[T float](mask bool, out, x, g []T) {
+func relu[T float](mask, geq bool, out, x, g []T) {
 	x = x[:len(out)]
 	k := 0
 	if o, ok := any(out).([]float32); ok && elemAsm && len(o) >= 8 {
 		k = len(o) &^ 7
 		xs := any(x).([]float32)
 		if mask {
-			reluMaskAVX2(k, &xs[0], &any(g).([]float32)[:len(o)][0], &o[0])
+			reluMaskAVX2(k, &xs[0], &any(g).([]float32)[:len(o)][0], &o[0], geq)
 		} else {
 			reluAVX2(k, &xs[0], &o[0])
 		}
@@ -346,17 +353,25 @@ func relu[T float](mask bool, out, x, g []T) {
 	if !mask {
 		// v·[v > 0] with the branch-free 0 or 1 of one: the builtin max
 		// handles NaN and signed zeros with extra instructions that made
-		// this loop three times slower.
+		// this loop three times slower. (v·[v ≥ 0] is the same value
+		// for every v, ±0 and NaN included, so geq needs no loop of its
+		// own.)
 		for i := k; i < len(x); i++ {
 			out[i] = x[i] * one[T](x[i] > 0)
 		}
 		return
 	}
 	g = g[:len(out)]
+	// A product with a branch-free 0 or 1 (see one): the sign of
+	// pre-activations is random, and a branch would mispredict half of
+	// the time.
+	if geq {
+		for i := k; i < len(x); i++ {
+			out[i] = g[i] * one[T](x[i] >= 0)
+		}
+		return
+	}
 	for i := k; i < len(x); i++ {
-		// A product with a branch-free 0 or 1 (see one): the sign of
-		// pre-activations is random, and a branch would mispredict half
-		// of the time.
 		out[i] = g[i] * one[T](x[i] > 0)
 	}
 }
@@ -369,7 +384,7 @@ func (op reluOp) DiffWRT(n int) []bool {
 }
 
 func (op reluOp) SymDiff(inputs gorgonia.Nodes, output, grad *Node) (gorgonia.Nodes, error) {
-	d, err := gorgonia.ApplyOp(newRelu(true, op.dims), inputs[0], grad)
+	d, err := gorgonia.ApplyOp(newRelu(true, op.geq, op.dims), inputs[0], grad)
 	if err != nil {
 		return nil, fmt.Errorf("%v: gradient: %w", op, err)
 	}

@@ -11,7 +11,7 @@ var elemAsm = gemm.Path() != "go"
 func reluAVX2(n int, x, out *float32)
 
 //go:noescape
-func reluMaskAVX2(n int, x, grad, out *float32)
+func reluMaskAVX2(n int, x, grad, out *float32, geq bool)
 
 //go:noescape
 func bnAffineAVX2(n int, x, out *float32, mu, a, b float32)

@@ -30,13 +30,15 @@ relu_done:
 	VZEROUPPER
 	RET
 
-// func reluMaskAVX2(n int, x, grad, out *float32)
-// out[i] = grad[i]·[x[i] > 0] for i < n, n a multiple of 8.
-TEXT ·reluMaskAVX2(SB), NOSPLIT, $0-32
+// func reluMaskAVX2(n int, x, grad, out *float32, geq bool)
+// out[i] = grad[i]·[x[i] > 0], or ·[x[i] ≥ 0] if geq, for i < n, n a
+// multiple of 8.
+TEXT ·reluMaskAVX2(SB), NOSPLIT, $0-33
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), SI
 	MOVQ grad+16(FP), DX
 	MOVQ out+24(FP), DI
+	MOVBLZX geq+32(FP), R8
 	VXORPS Y15, Y15, Y15
 	MOVL $0x3f800000, AX
 	VMOVD AX, X14
@@ -45,7 +47,13 @@ TEXT ·reluMaskAVX2(SB), NOSPLIT, $0-32
 	JE mask_done
 mask_loop:
 	VMOVUPS (SI), Y0
+	TESTL R8, R8
+	JNE mask_geq
 	VCMPPS $0x0E, Y15, Y0, Y1
+	JMP mask_and
+mask_geq:
+	VCMPPS $0x0D, Y15, Y0, Y1
+mask_and:
 	VANDPS Y14, Y1, Y1
 	VMULPS (DX), Y1, Y0
 	VMOVUPS Y0, (DI)

@@ -7,7 +7,7 @@ package graph
 var elemAsm = false
 
 func reluAVX2(n int, x, out *float32)                          { panic("unreachable") }
-func reluMaskAVX2(n int, x, grad, out *float32)                { panic("unreachable") }
+func reluMaskAVX2(n int, x, grad, out *float32, geq bool)      { panic("unreachable") }
 func bnAffineAVX2(n int, x, out *float32, mu, a, b float32)    { panic("unreachable") }
 func bnGradAVX2(n int, x, grad, out *float32, a, b, c float32) { panic("unreachable") }
 func sum4AVX2(n int, x *float32, s *[4]float64)                { panic("unreachable") }

@@ -40,12 +40,17 @@ func TestElementKernels(t *testing.T) {
 		for name, f := range map[string]func() []float64{
 			"relu": func() []float64 {
 				out := make([]float32, n)
-				relu(false, out, x, nil)
+				relu(false, false, out, x, nil)
 				return widen(out)
 			},
 			"relu_mask": func() []float64 {
 				out := make([]float32, n)
-				relu(true, out, x, g)
+				relu(true, false, out, x, g)
+				return widen(out)
+			},
+			"rectify_mask": func() []float64 {
+				out := make([]float32, n)
+				relu(true, true, out, x, g)
 				return widen(out)
 			},
 			"normalize": func() []float64 {

@@ -157,18 +157,18 @@ func (s *Scope) Hadamard(a, b *Node) *Node {
 	return s.Must(gorgonia.HadamardProd(a, b))
 }
 
-// ReLU returns max(x, 0) element-wise. On (batch, c, h, w) activations
-// it is an operation of this package whose gradient takes one pass
-// (reluOp); on others Gorgonia's Rectify, as the MLPs' stored results
-// were computed with it.
+// ReLU returns max(x, 0) element-wise, an operation of this package
+// whose gradient takes one pass (reluOp). Its derivative at 0 is 0 on
+// (batch, c, h, w) activations and 1 on others, as Gorgonia's Rectify
+// has it, with which the MLPs' stored results were computed.
 func (s *Scope) ReLU(x *Node) *Node {
 	if s.failed(x) {
 		return nil
 	}
 	if x.Dims() == 4 {
-		return s.Must(gorgonia.ApplyOp(newRelu(false, 4), x))
+		return s.Must(gorgonia.ApplyOp(newRelu(false, false, 4), x))
 	}
-	return s.Must(gorgonia.Rectify(x))
+	return s.Must(gorgonia.ApplyOp(newRelu(false, true, x.Dims()), x))
 }
 
 // MatVec returns x·v for x of shape (batch, d) and a vector v of shape (d):
