@@ -23,6 +23,9 @@ func bnGradAVX2(n int, x, grad, out *float32, a, b, c float32)
 func sum4AVX2(n int, x *float32, s *[4]float64)
 
 //go:noescape
+func narrowAVX2(n int, x *float64, out *float32)
+
+//go:noescape
 func sqDev4AVX2(n int, x *float32, mu float64, s *[4]float64)
 
 //go:noescape

@@ -188,3 +188,25 @@ dot_done:
 	VMOVUPD Y2, 32(DI)
 	VZEROUPPER
 	RET
+
+// func narrowAVX2(n int, x *float64, out *float32)
+// out[i] = float32(x[i]) for i < n, n a multiple of 8: rounded to nearest
+// as Go's conversion is.
+TEXT ·narrowAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ out+16(FP), DI
+	SHRQ $3, CX
+	JE narrow_done
+narrow_loop:
+	VCVTPD2PSY (SI), X0
+	VCVTPD2PSY 32(SI), X1
+	VMOVUPS X0, (DI)
+	VMOVUPS X1, 16(DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE narrow_loop
+narrow_done:
+	VZEROUPPER
+	RET

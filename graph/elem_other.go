@@ -13,3 +13,4 @@ func bnGradAVX2(n int, x, grad, out *float32, a, b, c float32) { panic("unreacha
 func sum4AVX2(n int, x *float32, s *[4]float64)                { panic("unreachable") }
 func sqDev4AVX2(n int, x *float32, mu float64, s *[4]float64)  { panic("unreachable") }
 func sumDot4AVX2(n int, grad, x *float32, s *[8]float64)       { panic("unreachable") }
+func narrowAVX2(n int, x *float64, out *float32)               { panic("unreachable") }

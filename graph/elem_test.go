@@ -53,6 +53,21 @@ func TestElementKernels(t *testing.T) {
 				relu(true, true, out, x, g)
 				return widen(out)
 			},
+			"narrow": func() []float64 {
+				out := make([]float32, n)
+				narrow(out, widen(x))
+				return widen(out)
+			},
+			"narrow, rounding": func() []float64 {
+				// Doubles between floats, halfway ones among them.
+				in := widen(x)
+				for i := range in {
+					in[i] += in[i] * 0x1p-25 * float64(i%3)
+				}
+				out := make([]float32, n)
+				narrow(out, in)
+				return widen(out)
+			},
 			"normalize": func() []float64 {
 				out := make([]float32, n)
 				normalize(out, x, mu, a, b)

@@ -328,8 +328,19 @@ func fill(d64 []float64, d32 []float32, src []float64) {
 		copy(d64, src)
 		return
 	}
-	for i, v := range src {
-		d32[i] = float32(v)
+	narrow(d32, src)
+}
+
+// narrow sets dst[i] = float32(src[i]) for i < len(src): a training
+// step's inputs, given in float64, for a float32 model.
+func narrow(dst []float32, src []float64) {
+	k := 0
+	if elemAsm && len(src) >= 8 {
+		k = len(src) &^ 7
+		narrowAVX2(k, &src[0], &dst[:len(src)][0])
+	}
+	for i := k; i < len(src); i++ {
+		dst[i] = float32(src[i])
 	}
 }
 

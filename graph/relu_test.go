@@ -33,8 +33,8 @@ func TestReLUMatchesRectify(t *testing.T) {
 		g := gorgonia.NewGraph()
 		var xv, cv tensor.Tensor
 		if dt == tensor.Float32 {
-			xv = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(narrow(x)))
-			cv = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(narrow(c)))
+			xv = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(float32s(x)))
+			cv = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(float32s(c)))
 		} else {
 			xv = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
 			cv = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), c...)))
@@ -82,7 +82,7 @@ func TestReLUMatchesRectify(t *testing.T) {
 	}
 }
 
-func narrow(x []float64) []float32 {
+func float32s(x []float64) []float32 {
 	out := make([]float32, len(x))
 	for i, v := range x {
 		out[i] = float32(v)
