@@ -168,121 +168,103 @@ def axpy4(name, size, suf):
     w(f'\tADDQ R13, R12\n\tADDQ ${4*size}, AX\n\tDECQ R11\n\tJNE group')
     w('\tVZEROUPPER\n\tRET\n')
 
-def dot4x512(name, size, suf):
-    """dot4 in AVX-512, eight rows at a time while two groups are left: one
-    512-bit accumulator a row holds the lanes of the AVX2 kernel's two, so
-    every lane sees the same fma chain and the reduction starts from the
-    same sum of its halves: the same bits. Upper lanes a reduction step
-    does not need are added too (512-bit adds need no AVX512VL) and
-    ignored."""
+def rows512(name, size, suf, kind, vec, out, doc):
+    """The frame of the AVX-512 matrix–vector kernels: rows of A eight at a
+    time while two groups of four are left, then four, each over 512-bit
+    columns and then one column at a time. vec is the argument of the
+    vector the loop reads or updates (x or y, in DI), out that of the one
+    advanced by a group's values (y or s); kind ('dot' or 'axpy') gives
+    the body."""
     step = 64//size
     sh = {4:2,8:3}[size]
-    w(f'// func {name}(groups, n int, a *float{size*8}, lda int, x, y *float{size*8})')
-    w(f'// dot4AVX2{suf} with one 512-bit accumulator a row for its two 256-bit ones,')
-    w('// eight rows at a time while it can.')
+    dot = kind == 'dot'
+    outReg, base4 = ('DX', 'AX') if dot else ('AX', 'DX')
+    w(f'// func {name}(groups, n int, a *float{size*8}, lda int, {"x, y" if dot else "s, y"} *float{size*8})')
+    for line in doc:
+        w(f'// {line}')
     w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
-    w('\tMOVQ groups+0(FP), R11\n\tMOVQ a+16(FP), R12\n\tMOVQ lda+24(FP), R8\n\tMOVQ y+40(FP), DX')
+    w(f'\tMOVQ groups+0(FP), R11\n\tMOVQ a+16(FP), R12\n\tMOVQ lda+24(FP), R8\n\tMOVQ {out}, {outReg}')
     w(f'\tSHLQ ${sh}, R8')
     w('\tLEAQ (R8)(R8*1), R13')
     w('\tADDQ R13, R13')
     for rows, label in ((8, 'eight'), (4, 'four')):
         w(f'{label}:')
         w(f'\tCMPQ R11, ${rows//4}\n\tJLT {"four" if rows == 8 else "done"}')
-        w('\tMOVQ n+8(FP), CX\n\tMOVQ x+32(FP), DI\n\tMOVQ R12, SI')
+        w(f'\tMOVQ n+8(FP), CX\n\tMOVQ {vec}, DI\n\tMOVQ R12, SI')
         w('\tLEAQ (SI)(R8*2), R10')
         if rows == 8:
-            w('\tLEAQ (SI)(R8*4), R9\n\tLEAQ (R10)(R8*4), AX')
-        for r in range(rows): w(f'\tVPXORD Z{r}, Z{r}, Z{r}')
-        for r in range(rows): w(f'\tVXORP{suf} Y{8+r}, Y{8+r}, Y{8+r}')
+            w(f'\tLEAQ (SI)(R8*4), R9\n\tLEAQ (R10)(R8*4), {base4}')
+        if dot:
+            for r in range(rows): w(f'\tVPXORD Z{r}, Z{r}, Z{r}')
+            for r in range(rows): w(f'\tVXORP{suf} Y{8+r}, Y{8+r}, Y{8+r}')
+        else:
+            for r in range(rows): w(f'\tVBROADCASTS{suf} {r*size}(AX), Z{16+r}')
         w('\tMOVQ CX, BX')
         w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
         w(f'\tJE {label}tail')
-        bases = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)', '(R9)', '(R9)(R8*1)', '(AX)', '(AX)(R8*1)'][:rows]
-        regs = ['SI', 'R10'] + (['R9', 'AX'] if rows == 8 else [])
+        bases = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)', '(R9)', '(R9)(R8*1)', f'({base4})', f'({base4})(R8*1)'][:rows]
+        regs = ['SI', 'R10'] + (['R9', base4] if rows == 8 else [])
+        end = f'{label}{"reduce" if dot else "next"}'
         w(f'{label}loop:')
-        w(f'\tVMOVUP{suf} (DI), Z16')
-        for r in range(rows):
-            w(f'\tVFMADD231P{suf} {bases[r]}, Z16, Z{r}')
+        if dot:
+            w(f'\tVMOVUP{suf} (DI), Z16')
+            for r in range(rows):
+                w(f'\tVFMADD231P{suf} {bases[r]}, Z16, Z{r}')
+        else:
+            w(f'\tVMOVUP{suf} (DI), Z0')
+            for r in range(rows):
+                w(f'\tVFMADD231P{suf} {bases[r]}, Z{16+r}, Z0')
+            w(f'\tVMOVUP{suf} Z0, (DI)')
         for reg in regs + ['DI']:
             w(f'\tADDQ ${step*size}, {reg}')
         w(f'\tDECQ BX\n\tJNE {label}loop')
         w(f'{label}tail:')
-        w(f'\tANDQ ${step-1}, CX\n\tJE {label}reduce')
+        w(f'\tANDQ ${step-1}, CX\n\tJE {end}')
         w(f'{label}tailloop:')
-        w(f'\tVMOVS{suf} (DI), X16')
-        for r in range(rows):
-            w(f'\tVFMADD231S{suf} {bases[r]}, X16, X{8+r}')
+        if dot:
+            w(f'\tVMOVS{suf} (DI), X16')
+            for r in range(rows):
+                w(f'\tVFMADD231S{suf} {bases[r]}, X16, X{8+r}')
+        else:
+            w(f'\tVMOVS{suf} (DI), X0')
+            for r in range(rows):
+                w(f'\tVFMADD231S{suf} {bases[r]}, X{16+r}, X0')
+            w(f'\tVMOVS{suf} X0, (DI)')
         for reg in regs + ['DI']:
             w(f'\tADDQ ${size}, {reg}')
         w(f'\tDECQ CX\n\tJNE {label}tailloop')
-        w(f'{label}reduce:')
-        for r in range(rows):
-            w(f'\tVEXTRACTF64X4 $1, Z{r}, Y17')
-            w(f'\tVADDP{suf} Z17, Z{r}, Z{r}')
-            w(f'\tVEXTRACTF32X4 $1, Z{r}, X17')
-            w(f'\tVADDP{suf} Z17, Z{r}, Z{r}')
-            w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
-            if size == 4: w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
-            w(f'\tVADDS{suf} X{8+r}, X{r}, X{r}')
-            w(f'\tVMOVS{suf} X{r}, {r*size}(DX)')
+        w(f'{end}:')
+        if dot:
+            for r in range(rows):
+                w(f'\tVEXTRACTF64X4 $1, Z{r}, Y17')
+                w(f'\tVADDP{suf} Z17, Z{r}, Z{r}')
+                w(f'\tVEXTRACTF32X4 $1, Z{r}, X17')
+                w(f'\tVADDP{suf} Z17, Z{r}, Z{r}')
+                w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
+                if size == 4: w(f'\tVHADDP{suf} X{r}, X{r}, X{r}')
+                w(f'\tVADDS{suf} X{8+r}, X{r}, X{r}')
+                w(f'\tVMOVS{suf} X{r}, {r*size}(DX)')
         w('\tADDQ R13, R12')
         if rows == 8:
             w('\tADDQ R13, R12')
-        w(f'\tADDQ ${rows*size}, DX\n\tSUBQ ${rows//4}, R11\n\tJMP {label}')
+        w(f'\tADDQ ${rows*size}, {outReg}\n\tSUBQ ${rows//4}, R11\n\tJMP {label}')
     w('done:')
     w('\tVZEROUPPER\n\tRET\n')
 
+def dot4x512(name, size, suf):
+    """dot4 in AVX-512: one 512-bit accumulator a row holds the lanes of
+    the AVX2 kernel's two, so every lane sees the same fma chain and the
+    reduction starts from the same sum of its halves: the same bits. Upper
+    lanes a reduction step does not need are added too (512-bit adds need
+    no AVX512VL) and ignored."""
+    rows512(name, size, suf, 'dot', 'x+32(FP)', 'y+40(FP)',
+            [f'dot4AVX2{suf} with one 512-bit accumulator a row for its two 256-bit ones,', 'eight rows at a time while it can.'])
+
 def axpy4x512(name, size, suf):
-    """axpy4 in AVX-512, eight rows a pass over y while two groups are
-    left: 512 bits of y at a time, each element the same fma chain in row
-    order."""
-    step = 64//size
-    sh = {4:2,8:3}[size]
-    w(f'// func {name}(groups, n int, a *float{size*8}, lda int, s, y *float{size*8})')
-    w(f'// axpy4AVX2{suf} 512 bits at a time, eight rows a pass while it can.')
-    w(f'TEXT ·{name}(SB), NOSPLIT, $0-48')
-    w('\tMOVQ groups+0(FP), R11\n\tMOVQ a+16(FP), R12\n\tMOVQ lda+24(FP), R8\n\tMOVQ s+32(FP), AX')
-    w(f'\tSHLQ ${sh}, R8')
-    w('\tLEAQ (R8)(R8*1), R13')
-    w('\tADDQ R13, R13')
-    for rows, label in ((8, 'eight'), (4, 'four')):
-        w(f'{label}:')
-        w(f'\tCMPQ R11, ${rows//4}\n\tJLT {"four" if rows == 8 else "done"}')
-        w('\tMOVQ n+8(FP), CX\n\tMOVQ y+40(FP), DI\n\tMOVQ R12, SI')
-        w('\tLEAQ (SI)(R8*2), R10')
-        if rows == 8:
-            w('\tLEAQ (SI)(R8*4), R9\n\tLEAQ (R10)(R8*4), DX')
-        for r in range(rows): w(f'\tVBROADCASTS{suf} {r*size}(AX), Z{16+r}')
-        w('\tMOVQ CX, BX')
-        w(f'\tSHRQ ${ {4:4,8:3}[size] }, BX')
-        w(f'\tJE {label}tail')
-        bases = ['(SI)', '(SI)(R8*1)', '(R10)', '(R10)(R8*1)', '(R9)', '(R9)(R8*1)', '(DX)', '(DX)(R8*1)'][:rows]
-        regs = ['SI', 'R10'] + (['R9', 'DX'] if rows == 8 else [])
-        w(f'{label}loop:')
-        w(f'\tVMOVUP{suf} (DI), Z0')
-        for r in range(rows):
-            w(f'\tVFMADD231P{suf} {bases[r]}, Z{16+r}, Z0')
-        w(f'\tVMOVUP{suf} Z0, (DI)')
-        for reg in regs + ['DI']:
-            w(f'\tADDQ ${step*size}, {reg}')
-        w(f'\tDECQ BX\n\tJNE {label}loop')
-        w(f'{label}tail:')
-        w(f'\tANDQ ${step-1}, CX\n\tJE {label}next')
-        w(f'{label}tailloop:')
-        w(f'\tVMOVS{suf} (DI), X0')
-        for r in range(rows):
-            w(f'\tVFMADD231S{suf} {bases[r]}, X{16+r}, X0')
-        w(f'\tVMOVS{suf} X0, (DI)')
-        for reg in regs + ['DI']:
-            w(f'\tADDQ ${size}, {reg}')
-        w(f'\tDECQ CX\n\tJNE {label}tailloop')
-        w(f'{label}next:')
-        w('\tADDQ R13, R12')
-        if rows == 8:
-            w('\tADDQ R13, R12')
-        w(f'\tADDQ ${rows*size}, AX\n\tSUBQ ${rows//4}, R11\n\tJMP {label}')
-    w('done:')
-    w('\tVZEROUPPER\n\tRET\n')
+    """axpy4 in AVX-512: 512 bits of y at a time, each element the same fma
+    chain in row order."""
+    rows512(name, size, suf, 'axpy', 'y+40(FP)', 's+32(FP)',
+            [f'axpy4AVX2{suf} 512 bits at a time, eight rows a pass while it can.'])
 
 dot4('dot4AVX2S', 4, 'S')
 dot4('dot4AVX2D', 8, 'D')
