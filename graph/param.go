@@ -81,9 +81,7 @@ func (p *Param) Set(src []float64) {
 	case []float64:
 		copy(v, src)
 	case []float32:
-		for i, x := range src {
-			v[i] = float32(x)
-		}
+		narrow(v, src)
 	}
 }
 
