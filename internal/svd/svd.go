@@ -81,19 +81,24 @@ func (w *Work) Values(m, n int, a []float64, lda int) ([]float64, error) {
 	need := 3*n + max(lwork, 4*n+1)
 	if cap(w.work) < need {
 		w.work = make([]float64, need)
+	}
+	// Sized on its own: a later call may need less work but a longer
+	// bidiagonal.
+	if cap(w.saved) < 2*n {
 		w.saved = make([]float64, 2*n)
 	}
 	work := w.work[:need]
 	e, tauQ, tauP := work[:n], work[n:2*n], work[2*n:3*n]
 	impl.Dgebrd(m, n, a, lda, s, e, tauQ, tauP, work[3*n:], lwork)
-	copy(w.saved[:n], s)
-	copy(w.saved[n:], e)
+	saved := w.saved[:2*n]
+	copy(saved[:n], s)
+	copy(saved[n:], e)
 	if dlasq1(n, s, e, work[n:]) == 0 {
 		return s, nil
 	}
 	// dqds did not finish: do what Dbdsqr does then, on the bidiagonal.
-	copy(s, w.saved[:n])
-	copy(e, w.saved[n:])
+	copy(s, saved[:n])
+	copy(e, saved[n:])
 	if !impl.Dbdsqr(blas.Upper, n, 0, 0, 0, s, e, nil, 1, nil, 1, nil, 1, work[n:]) {
 		return nil, ErrNoConvergence
 	}

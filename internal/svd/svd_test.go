@@ -147,6 +147,7 @@ func TestValuesMatchesSVD(t *testing.T) {
 		}
 		return a
 	}
+	var shared Work
 	scaled := func(a []float64, c float64) []float64 {
 		for i := range a {
 			a[i] *= c
@@ -184,8 +185,10 @@ func TestValuesMatchesSVD(t *testing.T) {
 				t.Fatal("mat.SVD did not converge")
 			}
 			want := svd.Values(nil)
-			// Twice, so that the second call runs in kept workspace.
-			for range 2 {
+			// Twice, so that the second call runs in kept workspace, and
+			// in the workspace kept from the cases before, of other
+			// shapes.
+			for _, w := range []*Work{&w, &w, &shared} {
 				a := append([]float64(nil), c.a...)
 				got, err := w.Values(c.m, c.n, a, c.lda)
 				if err != nil {
